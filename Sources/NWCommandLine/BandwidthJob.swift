@@ -1,0 +1,37 @@
+import NadarayaWatson
+
+/// Everything `nw bandwidth` was asked to do.
+public struct BandwidthOptions: Sendable {
+    public var train: String
+    public var target: String?
+    public var method: BandwidthMethod
+    public var kernel: Kernel = .gaussian
+    public var form: KernelForm = .radial
+    public var threads: Int?
+
+    public init(train: String, method: BandwidthMethod) {
+        self.train = train
+        self.method = method
+    }
+}
+
+/// `nw bandwidth`: prints one line, one width per feature, comma-separated.
+public enum BandwidthJob {
+    public static func run(_ options: BandwidthOptions) throws {
+        let training = try TrainingData(path: options.train, target: options.target)
+        let keys = try training.keys()
+        let widths = try select(options.method, training: training, keys: keys, kernel: options.kernel, form: options.form)
+        try FileIO.writeStandardOutput(Array((widths.map(NumberFormat.roundTrip).joined(separator: ",") + "\n").utf8))
+    }
+
+    /// The widths `method` selects for the training data.
+    static func select(_ method: BandwidthMethod, training: TrainingData, keys: Matrix, kernel: Kernel, form: KernelForm) throws -> [Double] {
+        try LibraryErrors.translate(training: training) {
+            switch method {
+            case .scott: return try BandwidthRule.scott.bandwidths(for: keys)
+            case .silverman: return try BandwidthRule.silverman.bandwidths(for: keys)
+            case .cv: throw CommandLineError.option("--method", "cv is not available in this build")
+            }
+        }
+    }
+}

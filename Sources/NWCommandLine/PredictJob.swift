@@ -1,0 +1,134 @@
+import NadarayaWatson
+
+/// Everything `nw predict` was asked to do, parsed but not yet validated against the files.
+public struct PredictOptions: Sendable {
+    public var train: String
+    public var query: String
+    public var kernel: Kernel
+    public var bandwidth: BandwidthArgument
+    public var target: String?
+    public var classify = false
+    public var form: KernelForm = .radial
+    public var empty: EmptyNeighbourhoodPolicy = .nan
+    public var weights: String?
+    public var output: String?
+    public var threads: Int?
+    public var strategy: EvaluationStrategy = .automatic
+
+    public init(train: String, query: String, kernel: Kernel, bandwidth: BandwidthArgument) {
+        self.train = train
+        self.query = query
+        self.kernel = kernel
+        self.bandwidth = bandwidth
+    }
+}
+
+/// `nw predict`: reads TRAIN and QUERY, pools, writes QUERY's columns plus the prediction
+/// (and class probabilities with `--classify`), atomically.
+public enum PredictJob {
+    public static func run(_ options: PredictOptions) throws {
+        // Claim the outputs first: an unwritable path fails before any work.
+        let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }
+        let weightsFile = try options.weights.map { try AtomicFile(path: $0) }
+        if options.train == FileIO.standardStreamName && options.query == FileIO.standardStreamName {
+            throw CommandLineError.option("--query", "cannot read standard input when --train does too")
+        }
+
+        let training = try TrainingData(path: options.train, target: options.target)
+        let keys = try training.keys()
+        let query = try QueryData(path: options.query, features: training.featureNames, trainFile: training.file)
+        let queries = try query.queries()
+        let bandwidth = try resolveBandwidth(options.bandwidth, training: training, keys: keys, kernel: options.kernel, form: options.form)
+
+        var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
+        for name in query.table.header { writer.field(name) }
+        writer.field("prediction")
+        var weights: Matrix?
+
+        try LibraryErrors.translate(training: training, query: query) {
+            if options.classify {
+                let model = try NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                                                         emptyPolicy: options.empty, strategy: options.strategy,
+                                                         threads: options.threads)
+                    .fit(keys: keys, labels: training.labels())
+                let probabilities = try model.probabilities(queries)
+                let best = model.mostProbable(probabilities)
+                for label in model.classes { writer.field("p_" + label) }
+                writer.endRow()
+                for i in 0..<query.table.rowCount {
+                    for c in 0..<query.table.columnCount { writer.field(bytes: query.table.bytes(row: i, column: c)) }
+                    writer.field(best[i].map { model.classes[$0] } ?? "nan")
+                    for c in 0..<probabilities.columns { writer.number(probabilities[i, c]) }
+                    writer.endRow()
+                }
+                if weightsFile != nil { weights = try model.attentionWeights(queries) }
+            } else {
+                let model = try NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                                                        emptyPolicy: options.empty, strategy: options.strategy,
+                                                        threads: options.threads)
+                    .fit(keys: keys, values: training.targets())
+                let predictions = try model.predict(queries)
+                writer.endRow()
+                for i in 0..<query.table.rowCount {
+                    for c in 0..<query.table.columnCount { writer.field(bytes: query.table.bytes(row: i, column: c)) }
+                    writer.number(predictions.elements[i])
+                    writer.endRow()
+                }
+                if weightsFile != nil { weights = try model.attentionWeights(queries) }
+            }
+        }
+
+        var weightBytes: [UInt8] = []
+        if let weights {
+            var w = CSVWriter(capacity: weights.elements.count * 20)
+            for k in 0..<weights.columns { w.field("w\(k + 1)") }
+            w.endRow()
+            for i in 0..<weights.rows {
+                for k in 0..<weights.columns { w.number(weights[i, k]) }
+                w.endRow()
+            }
+            weightBytes = w.bytes
+        }
+        try weightsFile?.commit(weightBytes)
+        if let output {
+            try output.commit(writer.bytes)
+        } else {
+            try FileIO.writeStandardOutput(writer.bytes)
+        }
+    }
+
+    /// Numbers from the option, or a rule's widths computed from the keys.
+    static func resolveBandwidth(_ argument: BandwidthArgument, training: TrainingData, keys: Matrix,
+                                 kernel: Kernel, form: KernelForm) throws -> [Double] {
+        if let widths = try argument.widths(features: training.featureNames, trainFile: training.file) {
+            return widths
+        }
+        guard case let .method(method) = argument else { return [] }
+        return try BandwidthJob.select(method, training: training, keys: keys, kernel: kernel, form: form)
+    }
+}
+
+/// Turns the library's typed errors into one-line messages that name the file and line.
+enum LibraryErrors {
+    static func translate<T>(training: TrainingData, query: QueryData? = nil, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as NadarayaWatsonError {
+            switch error {
+            case let .emptyNeighbourhood(index):
+                guard let query else { throw CommandLineError(error.description) }
+                throw CommandLineError.line(query.table.file, query.table.line(ofRow: index),
+                                            "no key lies within the kernel's support of this query (--empty error)")
+            case let .degenerateBandwidth(feature, rule, reason):
+                let column = training.featureColumns[feature]
+                throw CommandLineError.cell(training.file, line: 1, column: column, name: training.table.header[column],
+                                            "has a zero \(rule) bandwidth: \(reason); give --bandwidth explicitly")
+            case let .notEnoughData(needed, actual, reason):
+                throw CommandLineError.line(training.file, 1 + actual + 1,
+                                            "\(reason) needs at least \(needed) data rows, but there \(actual == 1 ? "is" : "are") \(actual)")
+            default:
+                throw CommandLineError(error.description)
+            }
+        }
+    }
+}

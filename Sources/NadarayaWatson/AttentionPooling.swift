@@ -1,0 +1,108 @@
+// Legend: n keys, m queries, d features, p value components, h widths (one per feature).
+
+/// Fitted attention pooling, shared by the regressor and the classifier: validated keys, values
+/// and widths, the empty-neighbourhood policy, and the engine choice.
+struct AttentionPooling: Sendable {
+    let problem: AttentionProblem
+    let emptyPolicy: EmptyNeighbourhoodPolicy
+    let strategy: EvaluationStrategy
+    let threads: Int
+
+    init(kernel: Kernel, form: KernelForm, keys: Matrix, values: PooledValues, bandwidth: Bandwidth,
+         emptyPolicy: EmptyNeighbourhoodPolicy, strategy: EvaluationStrategy, threads: Int?) throws {
+        guard keys.rows > 0 else { throw NadarayaWatsonError.noKeys }
+        guard keys.columns > 0 else { throw NadarayaWatsonError.noFeatures }
+        try Validation.requireFinite(keys, as: .keys)
+        if case let .dense(v) = values {
+            guard v.rows == keys.rows else { throw NadarayaWatsonError.valueCountMismatch(keys: keys.rows, values: v.rows) }
+            try Validation.requireFinite(v, as: .values)
+        }
+        if let threads, threads < 1 {
+            throw NadarayaWatsonError.invalidArgument("threads should be at least 1, but is \(threads)")
+        }
+        let widths = try bandwidth.resolve(for: keys)
+        problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: widths, values: values)
+        self.emptyPolicy = emptyPolicy
+        self.strategy = strategy
+        self.threads = threads ?? Parallel.defaultThreads
+    }
+
+    func validate(_ queries: Matrix) throws {
+        guard queries.columns == problem.featureCount else {
+            throw NadarayaWatsonError.featureCountMismatch(expected: problem.featureCount, actual: queries.columns)
+        }
+        try Validation.requireFinite(queries, as: .queries)
+    }
+
+    /// m × p pooled values, with the empty-neighbourhood policy applied.
+    func pool(_ queries: Matrix) throws -> Matrix {
+        try validate(queries)
+        var result: PooledResult
+        switch strategy {
+        case .reference: result = ReferenceEngine.pool(problem, queries: queries)
+        case .streaming, .automatic: result = StreamingEngine.pool(problem, queries: queries, threads: threads)
+        }
+        let p = problem.values.width
+        if let firstEmpty = result.isEmpty.firstIndex(of: true) {
+            if emptyPolicy == .error { throw NadarayaWatsonError.emptyNeighbourhood(query: firstEmpty) }
+            let mean = emptyPolicy == .mean ? problem.values.mean() : []
+            result.values.withUnsafeMutableBufferPointer { out in
+                queries.elements.withUnsafeBufferPointer { qs in
+                    for i in 0..<queries.rows where result.isEmpty[i] {
+                        let row = UnsafeMutableBufferPointer(rebasing: out[i * p ..< (i + 1) * p])
+                        switch emptyPolicy {
+                        case .nan: row.update(repeating: .nan)
+                        case .mean: for c in 0..<p { row[c] = mean[c] }
+                        case .nearest:
+                            problem.values.write(key: problem.nearestKey(to: qs.baseAddress! + i * queries.columns), into: row)
+                        case .error: break
+                        }
+                    }
+                }
+            }
+        }
+        return Matrix(rows: queries.rows, columns: p, elements: result.values)
+    }
+
+    /// m × n attention weights, each row summing to 1, with the empty-neighbourhood policy applied.
+    func weights(_ queries: Matrix) throws -> Matrix {
+        try validate(queries)
+        let m = queries.rows, n = problem.keyCount, d = queries.columns
+        var elements = Array(repeating: 0.0, count: m * n)
+        var isEmpty = Array(repeating: false, count: m)
+        let problem = self.problem
+        elements.withUnsafeMutableBufferPointer { out in
+            isEmpty.withUnsafeMutableBufferPointer { empty in
+                let output = SharedOutput(base: out.baseAddress!), flags = SharedOutput(base: empty.baseAddress!)
+                queries.elements.withUnsafeBufferPointer { qs in
+                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
+                    Parallel.forEachBlock(count: m, blockSize: 8, threads: threads) { range in
+                        for i in range {
+                            let q = UnsafePointer(queryBase.base + i * d)
+                            guard let w = ReferenceEngine.weights(problem, query: q) else {
+                                flags.base[i] = true
+                                continue
+                            }
+                            (output.base + i * n).update(from: w, count: n)
+                        }
+                    }
+                }
+            }
+        }
+        if let firstEmpty = isEmpty.firstIndex(of: true) {
+            if emptyPolicy == .error { throw NadarayaWatsonError.emptyNeighbourhood(query: firstEmpty) }
+            queries.elements.withUnsafeBufferPointer { qs in
+                for i in 0..<m where isEmpty[i] {
+                    let base = i * n
+                    switch emptyPolicy {
+                    case .nan: for k in 0..<n { elements[base + k] = .nan }
+                    case .mean: for k in 0..<n { elements[base + k] = 1 / Double(n) }
+                    case .nearest: elements[base + problem.nearestKey(to: qs.baseAddress! + i * d)] = 1
+                    case .error: break
+                    }
+                }
+            }
+        }
+        return Matrix(rows: m, columns: n, elements: elements)
+    }
+}

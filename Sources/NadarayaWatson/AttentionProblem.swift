@@ -1,0 +1,183 @@
+import RealModule
+
+// Legend: n keys, m queries, d features, p value components, h widths (one per feature).
+
+/// The values that attention pooling averages: a dense n × p matrix (regression, p targets at
+/// once) or one class index per key (classification: one-hot values, stored sparsely).
+enum PooledValues: Sendable {
+    case dense(Matrix)
+    case classes(indices: [Int], count: Int)
+
+    /// p: the length of each pooled vector.
+    var width: Int {
+        switch self {
+        case let .dense(matrix): matrix.columns
+        case let .classes(_, count): count
+        }
+    }
+
+    /// Adds `weight · v_k` to `accumulator` (length p).
+    @inline(__always)
+    func accumulate(key k: Int, weight: Double, into accumulator: UnsafeMutablePointer<Double>) {
+        switch self {
+        case let .dense(matrix):
+            let p = matrix.columns
+            matrix.elements.withUnsafeBufferPointer { v in
+                for c in 0..<p { accumulator[c] += weight * v[k * p + c] }
+            }
+        case let .classes(indices, _):
+            accumulator[indices[k]] += weight
+        }
+    }
+
+    /// Writes v_k (one-hot for classes) into `output` (length p).
+    func write(key k: Int, into output: UnsafeMutableBufferPointer<Double>) {
+        switch self {
+        case let .dense(matrix):
+            for c in 0..<matrix.columns { output[c] = matrix[k, c] }
+        case let .classes(indices, count):
+            for c in 0..<count { output[c] = 0 }
+            output[indices[k]] = 1
+        }
+    }
+
+    /// The mean of all values (class frequencies for classes).
+    func mean() -> [Double] {
+        switch self {
+        case let .dense(matrix):
+            return (0..<matrix.columns).map { Statistics.mean(matrix.column($0)) }
+        case let .classes(indices, count):
+            var counts = Array(repeating: 0.0, count: count)
+            for i in indices { counts[i] += 1 }
+            return counts.map { $0 / Double(indices.count) }
+        }
+    }
+}
+
+/// Everything an engine needs to pool values for queries, validated by the estimator.
+struct AttentionProblem: Sendable {
+    let kernel: Kernel
+    let form: KernelForm
+    /// n × d keys, in the caller's units.
+    let keys: Matrix
+    /// One width per feature, each positive and finite.
+    let bandwidths: [Double]
+    let values: PooledValues
+
+    var keyCount: Int { keys.rows }
+    var featureCount: Int { keys.columns }
+
+    /// The log attention weight log α(q, k) of query `q` (d elements) and key `k`, computed
+    /// plainly from uⱼ = (qⱼ − kⱼ)/hⱼ: the definition every engine is tested against.
+    /// −∞ outside a compact kernel's support.
+    func logAttention(query q: UnsafePointer<Double>, key k: Int) -> Double {
+        let d = featureCount
+        return keys.elements.withUnsafeBufferPointer { x in
+            let row = k * d
+            switch form {
+            case .radial:
+                var squared = 0.0
+                for j in 0..<d {
+                    let u = (q[j] - x[row + j]) / bandwidths[j]
+                    squared += u * u
+                }
+                return kernel.radialLogProfile(squaredDistance: squared)
+            case .product:
+                var sum = 0.0
+                for j in 0..<d {
+                    sum += kernel.logProfile((q[j] - x[row + j]) / bandwidths[j])
+                    if sum == -.infinity { break }
+                }
+                return sum
+            }
+        }
+    }
+
+    /// The attention weight α(q, k) in linear space (no rescaling): exact for compact kernels,
+    /// whose weights lie in [0, 1]; may underflow for kernels with infinite support.
+    func attention(query q: UnsafePointer<Double>, key k: Int) -> Double {
+        let d = featureCount
+        return keys.elements.withUnsafeBufferPointer { x in
+            let row = k * d
+            switch form {
+            case .radial:
+                var squared = 0.0
+                for j in 0..<d {
+                    let u = (q[j] - x[row + j]) / bandwidths[j]
+                    squared += u * u
+                }
+                return kernel.radialProfile(squaredDistance: squared)
+            case .product:
+                var product = 1.0
+                for j in 0..<d {
+                    product *= kernel.profile((q[j] - x[row + j]) / bandwidths[j])
+                    if product == 0 { break }
+                }
+                return product
+            }
+        }
+    }
+
+    /// The key nearest to `q` by the Euclidean norm of (q − k)/h; the first on ties.
+    ///
+    /// - Complexity: O(n·d).
+    func nearestKey(to q: UnsafePointer<Double>) -> Int {
+        let d = featureCount
+        var best = 0, bestDistance = Double.infinity
+        keys.elements.withUnsafeBufferPointer { x in
+            for k in 0..<keyCount {
+                var squared = 0.0
+                for j in 0..<d {
+                    let u = (q[j] - x[k * d + j]) / bandwidths[j]
+                    squared += u * u
+                }
+                if squared < bestDistance { bestDistance = squared; best = k }
+            }
+        }
+        return best
+    }
+}
+
+extension Kernel {
+    /// log K(r) as a function of the squared radius s = r², the form the radial engines use:
+    /// no square root where the profile does not need one. −∞ outside a compact support (s ≥ 1).
+    @inlinable
+    public func radialLogProfile(squaredDistance s: Double) -> Double {
+        switch self {
+        case .gaussian: return -0.5 * s
+        case .constant: return 0
+        case .cauchy: return -Double.log(onePlus: s)
+        case .logistic, .laplacian: return logProfile(s.squareRoot())
+        default:
+            guard s < 1 else { return -.infinity }
+            return Double.log(radialProfile(squaredDistance: s))
+        }
+    }
+
+    /// K(r) as a function of the squared radius s = r²; 0 outside a compact support (s ≥ 1).
+    @inlinable
+    public func radialProfile(squaredDistance s: Double) -> Double {
+        switch self {
+        case .gaussian: return Double.exp(-0.5 * s)
+        case .constant: return 1
+        case .cauchy: return 1 / (1 + s)
+        case .logistic, .laplacian: return profile(s.squareRoot())
+        default:
+            guard s < 1 else { return 0 }
+            switch self {
+            case .boxcar: return 1
+            case .epanechnikov: return 1 - s
+            case .biweight: return (1 - s) * (1 - s)
+            case .triweight: return (1 - s) * (1 - s) * (1 - s)
+            default: return compactProfile(s.squareRoot())
+            }
+        }
+    }
+}
+
+/// The result of an engine before the empty-neighbourhood policy: pooled vectors (m × p,
+/// undefined for empty queries) and which queries had zero total weight.
+struct PooledResult {
+    var values: [Double]
+    var isEmpty: [Bool]
+}

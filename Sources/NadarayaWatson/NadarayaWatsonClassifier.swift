@@ -1,0 +1,88 @@
+/// Nadaraya–Watson classification: attention pooling of one-hot label vectors, giving class
+/// probabilities P(c | q) = Σᵢ [yᵢ = c] α(q, kᵢ) / Σⱼ α(q, kⱼ), and the most probable label.
+///
+/// Labels are any text; their order is ``ClassLabels``'s (numeric when every label is a decimal
+/// number, else code-point order). Ties in probability go to the first class in that order.
+public struct NadarayaWatsonClassifier: Sendable {
+    public var kernel: Kernel
+    public var form: KernelForm
+    public var bandwidth: Bandwidth
+    public var emptyPolicy: EmptyNeighbourhoodPolicy
+    public var strategy: EvaluationStrategy
+    /// Worker threads; nil uses every core. Results do not depend on it.
+    public var threads: Int?
+
+    public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, bandwidth: Bandwidth,
+                emptyPolicy: EmptyNeighbourhoodPolicy = .nan, strategy: EvaluationStrategy = .automatic,
+                threads: Int? = nil) {
+        self.kernel = kernel
+        self.form = form
+        self.bandwidth = bandwidth
+        self.emptyPolicy = emptyPolicy
+        self.strategy = strategy
+        self.threads = threads
+    }
+
+    /// Stores the keys (n × d) and their labels (n of them).
+    ///
+    /// - Throws: ``NadarayaWatsonError`` as ``NadarayaWatsonRegressor/fit(keys:values:)``, or
+    ///   ``NadarayaWatsonError/valueCountMismatch(keys:values:)`` when the label count differs.
+    /// - Complexity: O(n·d + n·log n).
+    public func fit(keys: Matrix, labels: [String]) throws -> FittedNadarayaWatsonClassifier {
+        guard labels.count == keys.rows else {
+            throw NadarayaWatsonError.valueCountMismatch(keys: keys.rows, values: labels.count)
+        }
+        let classes = ClassLabels(labels)
+        let pooling = try AttentionPooling(kernel: kernel, form: form, keys: keys,
+                                           values: .classes(indices: classes.indices, count: classes.classes.count),
+                                           bandwidth: bandwidth, emptyPolicy: emptyPolicy, strategy: strategy,
+                                           threads: threads)
+        return FittedNadarayaWatsonClassifier(pooling: pooling, classes: classes.classes)
+    }
+}
+
+/// A Nadaraya–Watson classifier with its keys and labels: ready to predict.
+public struct FittedNadarayaWatsonClassifier: Sendable {
+    let pooling: AttentionPooling
+    /// The classes, in probability-column order.
+    public let classes: [String]
+
+    /// The resolved widths, one per feature.
+    public var bandwidths: [Double] { pooling.problem.bandwidths }
+
+    /// Class probabilities: an m × C matrix, columns in ``classes`` order, rows summing to 1
+    /// (all NaN for an empty query under the `nan` policy).
+    ///
+    /// - Complexity: O(m·n·d) time, O(m·C) memory.
+    public func probabilities(_ queries: Matrix) throws -> Matrix {
+        try pooling.pool(queries)
+    }
+
+    /// The most probable class of each row of `probabilities` (an index into ``classes``), the
+    /// first on ties; nil for a row of NaN.
+    ///
+    /// - Complexity: O(m·C).
+    public func mostProbable(_ probabilities: Matrix) -> [Int?] {
+        (0..<probabilities.rows).map { i in
+            var best: Int?
+            var bestValue = -Double.infinity
+            for c in 0..<probabilities.columns where probabilities[i, c] > bestValue {
+                bestValue = probabilities[i, c]
+                best = c
+            }
+            return best
+        }
+    }
+
+    /// The most probable label of each query (nil for an empty query under the `nan` policy).
+    ///
+    /// - Complexity: O(m·n·d) time.
+    public func predict(_ queries: Matrix) throws -> [String?] {
+        mostProbable(try probabilities(queries)).map { $0.map { classes[$0] } }
+    }
+
+    /// The m × n attention-weight matrix, as ``FittedNadarayaWatsonRegressor/attentionWeights(_:)``.
+    public func attentionWeights(_ queries: Matrix) throws -> Matrix {
+        try pooling.weights(queries)
+    }
+}

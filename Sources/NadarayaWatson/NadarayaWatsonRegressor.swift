@@ -1,0 +1,84 @@
+/// Nadaraya–Watson kernel regression, or *attention pooling*:
+///
+///     f(q) = Σᵢ vᵢ α(q, kᵢ) / Σⱼ α(q, kⱼ)
+///
+/// with keys kᵢ (the training inputs), values vᵢ (the training targets, p of them at once) and
+/// the attention weight α(q, k) = K(‖(q − k)/h‖) (``KernelForm/radial``) or ∏ⱼ K((qⱼ − kⱼ)/hⱼ)
+/// (``KernelForm/product``).
+///
+/// The estimator holds the hyper-parameters; ``fit(keys:values:)`` takes the data and returns a
+/// ``FittedNadarayaWatsonRegressor`` that predicts. In the style of scikit-learn:
+///
+/// ```swift
+/// let model = try NadarayaWatsonRegressor(kernel: .gaussian, bandwidth: .width(0.5))
+///     .fit(keys: Matrix(column: x), values: Matrix(column: y))
+/// let yHat = try model.predict(Matrix(column: [0.0, 0.1, 0.2]))
+/// ```
+///
+/// Numerical guarantees: kernels with infinite support are evaluated in log space, so every
+/// finite query gets a finite prediction, however far from the keys (for gaussian, the value of
+/// the nearest key in the limit). Weights are exactly the softmax of the log weights, to rounding.
+public struct NadarayaWatsonRegressor: Sendable {
+    public var kernel: Kernel
+    public var form: KernelForm
+    public var bandwidth: Bandwidth
+    public var emptyPolicy: EmptyNeighbourhoodPolicy
+    public var strategy: EvaluationStrategy
+    /// Worker threads; nil uses every core. Results do not depend on it.
+    public var threads: Int?
+
+    public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, bandwidth: Bandwidth,
+                emptyPolicy: EmptyNeighbourhoodPolicy = .nan, strategy: EvaluationStrategy = .automatic,
+                threads: Int? = nil) {
+        self.kernel = kernel
+        self.form = form
+        self.bandwidth = bandwidth
+        self.emptyPolicy = emptyPolicy
+        self.strategy = strategy
+        self.threads = threads
+    }
+
+    /// Stores the keys (n × d) and values (n × p) and resolves the bandwidths.
+    ///
+    /// - Throws: ``NadarayaWatsonError`` for no keys or features, mismatched counts, non-finite
+    ///   keys or values, or an invalid or degenerate bandwidth.
+    /// - Complexity: O(n·(d + p)), plus the bandwidth rule's cost.
+    public func fit(keys: Matrix, values: Matrix) throws -> FittedNadarayaWatsonRegressor {
+        let pooling = try AttentionPooling(kernel: kernel, form: form, keys: keys, values: .dense(values),
+                                           bandwidth: bandwidth, emptyPolicy: emptyPolicy, strategy: strategy,
+                                           threads: threads)
+        return FittedNadarayaWatsonRegressor(pooling: pooling)
+    }
+}
+
+/// A Nadaraya–Watson regressor with its keys and values: ready to predict.
+public struct FittedNadarayaWatsonRegressor: Sendable {
+    let pooling: AttentionPooling
+
+    /// The resolved widths, one per feature.
+    public var bandwidths: [Double] { pooling.problem.bandwidths }
+    /// The keys (n × d).
+    public var keys: Matrix { pooling.problem.keys }
+
+    /// Predictions f(q) for each query row: an m × p matrix.
+    ///
+    /// Queries with zero total weight (compact kernels only) get the estimator's
+    /// ``EmptyNeighbourhoodPolicy``.
+    ///
+    /// - Throws: ``NadarayaWatsonError/featureCountMismatch(expected:actual:)``,
+    ///   ``NadarayaWatsonError/nonFiniteInput(matrix:row:column:value:)``, or
+    ///   ``NadarayaWatsonError/emptyNeighbourhood(query:)`` under the `error` policy.
+    /// - Complexity: O(m·n·(d + p)) time on all cores; O(m·p) memory beyond the inputs.
+    public func predict(_ queries: Matrix) throws -> Matrix {
+        try pooling.pool(queries)
+    }
+
+    /// The attention-weight matrix: m × n, row i holding α(qᵢ, kⱼ) / Σₗ α(qᵢ, kₗ), each row
+    /// summing to 1. Empty queries follow the policy: all NaN (`nan`), one-hot at the nearest key
+    /// (`nearest`), uniform 1/n (`mean`), or a thrown error (`error`).
+    ///
+    /// - Complexity: O(m·n·d) time, O(m·n) memory: ask for it only when you need it.
+    public func attentionWeights(_ queries: Matrix) throws -> Matrix {
+        try pooling.weights(queries)
+    }
+}

@@ -1,0 +1,93 @@
+import RealModule
+
+// Legend: n keys, m queries, d features, p value components, h widths (one per feature).
+//
+// Implementation goals, in order of priority:
+// 1. Exact: the softmax of log weights with a running maximum (the online softmax of
+//    FlashAttention), so no weight underflows relative to the largest; compact kernels in
+//    linear space, with an exact log-space retry when their weights become tiny.
+// 2. Memory O((n + m)·d): one pass over the keys per query, no n × m matrix.
+// 3. Fast: all cores over query blocks; results identical whatever the thread count, because
+//    each query is computed by one thread in key order.
+
+/// The fused streaming engine: for each query, one pass over the keys keeping the running
+/// maximum M of log weights, the sum S = Σ e^{ℓₖ−M} and the weighted sum T = Σ e^{ℓₖ−M} vₖ;
+/// f(q) = T / S. When M grows, S and T are rescaled by e^{M_old − M_new}.
+///
+/// - Complexity: O(m·n·(d + p)) time, O((n + m)·d + m·p) memory.
+enum StreamingEngine {
+    /// Below this total weight a compact kernel's linear-space sums may have lost precision to
+    /// underflow; the query is redone in log space.
+    static let linearSpaceFloor = 0x1p-600
+
+    static func pool(_ problem: AttentionProblem, queries: Matrix, threads: Int) -> PooledResult {
+        let m = queries.rows, d = queries.columns, p = problem.values.width
+        var values = Array(repeating: 0.0, count: m * p)
+        var isEmpty = Array(repeating: false, count: m)
+        values.withUnsafeMutableBufferPointer { out in
+            isEmpty.withUnsafeMutableBufferPointer { empty in
+                let output = SharedOutput(base: out.baseAddress!)
+                let emptyFlags = SharedOutput(base: empty.baseAddress!)
+                queries.elements.withUnsafeBufferPointer { qs in
+                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
+                    Parallel.forEachBlock(count: m, blockSize: 16, threads: threads) { range in
+                        for i in range {
+                            let q = UnsafePointer(queryBase.base + i * d)
+                            let row = output.base + i * p
+                            var total = 0.0
+                            if problem.kernel.isCompact {
+                                total = poolLinear(problem, query: q, into: row)
+                                if total < linearSpaceFloor && total > 0 {
+                                    total = poolLogSpace(problem, query: q, into: row)
+                                }
+                            } else {
+                                total = poolLogSpace(problem, query: q, into: row)
+                            }
+                            if total > 0 {
+                                for c in 0..<p { row[c] /= total }
+                            } else {
+                                emptyFlags.base[i] = true
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return PooledResult(values: values, isEmpty: isEmpty)
+    }
+
+    /// Linear-space pass: T in `row`, returns S.
+    static func poolLinear(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>) -> Double {
+        let p = problem.values.width
+        for c in 0..<p { row[c] = 0 }
+        var total = 0.0
+        for k in 0..<problem.keyCount {
+            let w = problem.attention(query: q, key: k)
+            guard w > 0 else { continue }
+            total += w
+            problem.values.accumulate(key: k, weight: w, into: row)
+        }
+        return total
+    }
+
+    /// Log-space online softmax: T·e^{−M} in `row`, returns S·e^{−M} (so T/S is the answer).
+    static func poolLogSpace(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>) -> Double {
+        let p = problem.values.width
+        for c in 0..<p { row[c] = 0 }
+        var maximum = -Double.infinity, total = 0.0
+        for k in 0..<problem.keyCount {
+            let logWeight = problem.logAttention(query: q, key: k)
+            guard logWeight > -.infinity else { continue }
+            if logWeight > maximum {
+                let scale = Double.exp(maximum - logWeight)
+                total *= scale
+                for c in 0..<p { row[c] *= scale }
+                maximum = logWeight
+            }
+            let w = Double.exp(logWeight - maximum)
+            total += w
+            problem.values.accumulate(key: k, weight: w, into: row)
+        }
+        return total
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import Testing
+@testable import NadarayaWatson
+
+@Suite("NadarayaWatsonRegressor")
+struct NadarayaWatsonRegressorTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let kernel: Kernel, form: KernelForm, n: Int, m: Int, d: Int, p: Int, seed: UInt64
+        var testDescription: String { "\(kernel) \(form) n=\(n) m=\(m) d=\(d) p=\(p) seed=\(seed)" }
+    }
+
+    /// Kernels × forms × sizes that are not multiples of any SIMD width.
+    static let cases: [Case] = Kernel.allCases.flatMap { kernel in
+        KernelForm.allCases.flatMap { form in
+            [(1, 3, 1, 1), (7, 5, 1, 2), (13, 9, 2, 1), (33, 11, 3, 1), (61, 7, 5, 3)].enumerated().map { index, size in
+                Case(kernel: kernel, form: form, n: size.0, m: size.1, d: size.2, p: size.3,
+                     seed: UInt64(index * 1000 + Kernel.allCases.firstIndex(of: kernel)! * 10 + (form == .radial ? 0 : 1)))
+            }
+        }
+    }
+
+    static func data(_ c: Case) -> (keys: Matrix, values: Matrix, queries: Matrix, h: [Double]) {
+        var rng = SeededGenerator(seed: c.seed)
+        let keys = Matrix.random(rows: c.n, columns: c.d, in: 0...5, using: &rng)
+        let values = Matrix.random(rows: c.n, columns: c.p, in: -3...3, using: &rng)
+        let queries = Matrix.random(rows: c.m, columns: c.d, in: -0.5...5.5, using: &rng)
+        // Wide enough that compact kernels see keys, narrow enough to matter.
+        let h = (0..<c.d).map { _ in Double.random(in: 1.5...3, using: &rng) }
+        return (keys, values, queries, h)
+    }
+
+    @Test("every strategy matches the plain textbook estimator", arguments: cases)
+    func strategiesMatchPlain(_ c: Case) throws {
+        let (keys, values, queries, h) = Self.data(c)
+        let plain = plainNadarayaWatson(kernel: c.kernel, form: c.form, keys: keys, values: values, bandwidths: h, queries: queries)
+        for strategy in EvaluationStrategy.allCases {
+            let model = try NadarayaWatsonRegressor(kernel: c.kernel, form: c.form, bandwidth: .widths(h), strategy: strategy)
+                .fit(keys: keys, values: values)
+            let predicted = try model.predict(queries)
+            #expect(relativeError(predicted, plain.predictions) < 1e-12, "\(strategy)")
+        }
+        let weights = try NadarayaWatsonRegressor(kernel: c.kernel, form: c.form, bandwidth: .widths(h))
+            .fit(keys: keys, values: values).attentionWeights(queries)
+        #expect(relativeError(weights, plain.weights) < 1e-12)
+    }
+
+    @Test("weights are non-negative and rows sum to one", arguments: Kernel.allCases)
+    func weightsAreDistributions(_ kernel: Kernel) throws {
+        var rng = SeededGenerator(seed: 7)
+        let keys = Matrix.random(rows: 40, columns: 2, in: 0...5, using: &rng)
+        let queries = Matrix.random(rows: 17, columns: 2, in: 0...5, using: &rng)
+        for form in KernelForm.allCases {
+            let w = try NadarayaWatsonRegressor(kernel: kernel, form: form, bandwidth: .width(2), emptyPolicy: .mean)
+                .fit(keys: keys, values: Matrix(column: Array(repeating: 1, count: 40))).attentionWeights(queries)
+            for i in 0..<w.rows {
+                let row = w.row(i)
+                #expect(row.allSatisfy { $0 >= 0 })
+                #expect(abs(row.reduce(0, +) - 1) < 1e-14)
+            }
+        }
+    }
+
+    @Test("predictions are invariant to translating keys and queries together", arguments: Kernel.allCases)
+    func translationInvariance(_ kernel: Kernel) throws {
+        var rng = SeededGenerator(seed: 11)
+        let keys = Matrix.random(rows: 25, columns: 2, in: 0...4, using: &rng)
+        let values = Matrix.random(rows: 25, columns: 1, in: -1...1, using: &rng)
+        let queries = Matrix.random(rows: 9, columns: 2, in: 0...4, using: &rng)
+        let shift = [1024.0, -512.0] // exact in binary, so the shifted inputs are exact
+        func shifted(_ m: Matrix) -> Matrix {
+            Matrix(rows: m.rows, columns: 2, elements: m.elements.enumerated().map { $0.element + shift[$0.offset % 2] })
+        }
+        let estimator = NadarayaWatsonRegressor(kernel: kernel, bandwidth: .width(1.5), emptyPolicy: .mean)
+        let a = try estimator.fit(keys: keys, values: values).predict(queries)
+        let b = try estimator.fit(keys: shifted(keys), values: values).predict(shifted(queries))
+        #expect(relativeError(a, b) < 1e-12)
+    }
+
+    @Test func constantKernelIsTheMean() throws {
+        var rng = SeededGenerator(seed: 3)
+        let keys = Matrix.random(rows: 50, columns: 3, in: 0...5, using: &rng)
+        let values = Matrix.random(rows: 50, columns: 2, in: -2...2, using: &rng)
+        let queries = Matrix.random(rows: 6, columns: 3, in: -100...100, using: &rng)
+        let predicted = try NadarayaWatsonRegressor(kernel: .constant, bandwidth: .width(0.01)).fit(keys: keys, values: values).predict(queries)
+        for c in 0..<2 {
+            let mean = values.column(c).reduce(0, +) / 50
+            for i in 0..<6 { #expect(abs(predicted[i, c] - mean) < 1e-14) }
+        }
+    }
+
+    @Test("one key predicts its value everywhere it has weight", arguments: Kernel.allCases)
+    func oneKey(_ kernel: Kernel) throws {
+        let model = try NadarayaWatsonRegressor(kernel: kernel, bandwidth: .width(1)).fit(keys: Matrix([[2.0]]), values: Matrix([[7.25]]))
+        let predicted = try model.predict(Matrix(column: [2.0, 2.5, 1.1]))
+        // (w·v)/w is v to within an ulp of each of its two roundings.
+        #expect(predicted.elements.allSatisfy { abs($0 - 7.25) <= 2 * (7.25).ulp })
+    }
+
+    @Test("far queries stay finite; gaussian gives the nearest key's value",
+          arguments: [Kernel.gaussian, .logistic, .cauchy, .laplacian, .constant])
+    func farQueries(_ kernel: Kernel) throws {
+        let keys = Matrix(column: [0, 1, 2, 3])
+        let values = Matrix(column: [10, 20, 30, 40])
+        let h = 0.5
+        for strategy in EvaluationStrategy.allCases {
+            for form in KernelForm.allCases {
+                let model = try NadarayaWatsonRegressor(kernel: kernel, form: form, bandwidth: .width(h), strategy: strategy)
+                    .fit(keys: keys, values: values)
+                let far = try model.predict(Matrix(column: [3 + 1e6 * h, -1e6 * h, 1e150]))
+                #expect(far.elements.allSatisfy { $0.isFinite }, "\(strategy) \(form): \(far.elements)")
+                if kernel == .gaussian {
+                    #expect(far.elements[0] == 40 && far.elements[1] == 10, "\(strategy) \(form)")
+                }
+            }
+        }
+    }
+
+    @Test("the gaussian is the softmax of −‖q−k‖²/2h², exactly as in the chapter")
+    func gaussianIsSoftmax() throws {
+        let x: [Double] = [0.3, 1.1, 2.0, 2.9, 4.4], y: [Double] = [1, -1, 0.5, 2, 3]
+        let q = 1.7, h = 0.8
+        let logits = x.map { -pow(q - $0, 2) / (2 * h * h) }
+        let top = logits.max()!
+        let e = logits.map { exp($0 - top) }
+        let expected = zip(e, y).map(*).reduce(0, +) / e.reduce(0, +)
+        let got = try NadarayaWatsonRegressor(kernel: .gaussian, bandwidth: .width(h)).fit(keys: Matrix(column: x), values: Matrix(column: y))
+            .predict(Matrix(column: [q]))
+        #expect(abs(got[0, 0] - expected) < 1e-15)
+    }
+
+    @Test("gaussian radial and product agree")
+    func gaussianFormsAgree() throws {
+        var rng = SeededGenerator(seed: 5)
+        let keys = Matrix.random(rows: 30, columns: 3, in: 0...5, using: &rng)
+        let values = Matrix.random(rows: 30, columns: 1, in: 0...1, using: &rng)
+        let queries = Matrix.random(rows: 8, columns: 3, in: 0...5, using: &rng)
+        let radial = try NadarayaWatsonRegressor(kernel: .gaussian, form: .radial, bandwidth: .widths([1, 2, 0.5])).fit(keys: keys, values: values).predict(queries)
+        let product = try NadarayaWatsonRegressor(kernel: .gaussian, form: .product, bandwidth: .widths([1, 2, 0.5])).fit(keys: keys, values: values).predict(queries)
+        #expect(relativeError(radial, product) < 1e-13)
+    }
+
+    @Test("tiny compact weights are redone exactly in log space")
+    func compactUnderflow() throws {
+        // Product triweight in 40-D near the support's edge: each factor ~1e-9, product ~1e-360.
+        let d = 40
+        let keys = Matrix(rows: 2, columns: d, elements: Array(repeating: 0, count: d) + Array(repeating: 0.001, count: d))
+        let values = Matrix(column: [1, 3])
+        let queries = Matrix(rows: 1, columns: d, elements: Array(repeating: 0.9990005, count: d))
+        let estimator = NadarayaWatsonRegressor(kernel: .triweight, form: .product, bandwidth: .width(1), strategy: .streaming)
+        let got = try estimator.fit(keys: keys, values: values).predict(queries)
+        var reference = estimator
+        reference.strategy = .reference
+        let expected = try reference.fit(keys: keys, values: values).predict(queries)
+        #expect(got[0, 0].isFinite)
+        #expect(abs(got[0, 0] - expected[0, 0]) < 1e-12)
+        #expect(got[0, 0] > 2.9) // the second key is much closer
+    }
+
+    @Test("results are identical for 1 and many threads", arguments: [Kernel.gaussian, .epanechnikov, .cauchy])
+    func threadIndependence(_ kernel: Kernel) throws {
+        var rng = SeededGenerator(seed: 99)
+        let keys = Matrix.random(rows: 301, columns: 2, in: 0...5, using: &rng)
+        let values = Matrix.random(rows: 301, columns: 1, in: 0...1, using: &rng)
+        let queries = Matrix.random(rows: 257, columns: 2, in: 0...5, using: &rng)
+        var estimator = NadarayaWatsonRegressor(kernel: kernel, bandwidth: .width(0.7), threads: 1)
+        let one = try estimator.fit(keys: keys, values: values).predict(queries)
+        estimator.threads = 4
+        let four = try estimator.fit(keys: keys, values: values).predict(queries)
+        #expect(one.elements == four.elements)
+    }
+
+    // MARK: Empty neighbourhoods
+
+    static let emptyKeys = Matrix([[0.0, 0.0], [1.0, 0.0], [3.0, 3.0]])
+    static let emptyValues = Matrix(column: [1, 2, 6])
+    /// Query 0 sees a key; query 1 (near key 2 in scaled distance) and query 2 see none.
+    static let emptyQueries = Matrix([[0.2, 0.1], [3.5, 5.0], [-4.0, 0.0]])
+
+    @Test("--empty nan", arguments: EvaluationStrategy.allCases)
+    func emptyNan(_ strategy: EvaluationStrategy) throws {
+        let model = try NadarayaWatsonRegressor(kernel: .epanechnikov, bandwidth: .width(1), emptyPolicy: .nan, strategy: strategy)
+            .fit(keys: Self.emptyKeys, values: Self.emptyValues)
+        let p = try model.predict(Self.emptyQueries)
+        #expect(p[0, 0].isFinite && p[1, 0].isNaN && p[2, 0].isNaN)
+        let w = try model.attentionWeights(Self.emptyQueries)
+        #expect(w.row(1).allSatisfy { $0.isNaN })
+    }
+
+    @Test("--empty nearest uses the scaled Euclidean distance", arguments: EvaluationStrategy.allCases)
+    func emptyNearest(_ strategy: EvaluationStrategy) throws {
+        // With h = (1, 4) the query (3.5, 5) is nearer key 2 (3, 3); query (−4, 0) nearer key 0.
+        let model = try NadarayaWatsonRegressor(kernel: .boxcar, bandwidth: .widths([1, 4]), emptyPolicy: .nearest, strategy: strategy)
+            .fit(keys: Self.emptyKeys, values: Self.emptyValues)
+        let p = try model.predict(Self.emptyQueries)
+        #expect(p[1, 0] == 6 && p[2, 0] == 1)
+        let w = try model.attentionWeights(Self.emptyQueries)
+        #expect(w.row(1) == [0, 0, 1] && w.row(2) == [1, 0, 0])
+    }
+
+    @Test("--empty mean", arguments: EvaluationStrategy.allCases)
+    func emptyMean(_ strategy: EvaluationStrategy) throws {
+        let model = try NadarayaWatsonRegressor(kernel: .triangular, bandwidth: .width(1), emptyPolicy: .mean, strategy: strategy)
+            .fit(keys: Self.emptyKeys, values: Self.emptyValues)
+        let p = try model.predict(Self.emptyQueries)
+        #expect(p[1, 0] == 3 && p[2, 0] == 3)
+        #expect(try model.attentionWeights(Self.emptyQueries).row(2) == [1.0 / 3, 1.0 / 3, 1.0 / 3])
+    }
+
+    @Test("--empty error names the first empty query", arguments: EvaluationStrategy.allCases)
+    func emptyError(_ strategy: EvaluationStrategy) throws {
+        let model = try NadarayaWatsonRegressor(kernel: .cosine, bandwidth: .width(1), emptyPolicy: .error, strategy: strategy)
+            .fit(keys: Self.emptyKeys, values: Self.emptyValues)
+        #expect(throws: NadarayaWatsonError.emptyNeighbourhood(query: 1)) { try model.predict(Self.emptyQueries) }
+        #expect(throws: NadarayaWatsonError.emptyNeighbourhood(query: 1)) { try model.attentionWeights(Self.emptyQueries) }
+    }
+
+    // MARK: Misuse
+
+    @Test func misuseThrowsTypedErrors() throws {
+        let keys = Matrix(column: [1, 2, 3])
+        let values = Matrix(column: [1, 2, 3])
+        #expect(throws: NadarayaWatsonError.noKeys) {
+            try NadarayaWatsonRegressor(bandwidth: .width(1)).fit(keys: Matrix(rows: 0, columns: 1), values: Matrix(rows: 0, columns: 1))
+        }
+        #expect(throws: NadarayaWatsonError.valueCountMismatch(keys: 3, values: 2)) {
+            try NadarayaWatsonRegressor(bandwidth: .width(1)).fit(keys: keys, values: Matrix(column: [1, 2]))
+        }
+        #expect(throws: NadarayaWatsonError.invalidBandwidth(feature: 0, value: -1)) {
+            try NadarayaWatsonRegressor(bandwidth: .width(-1)).fit(keys: keys, values: values)
+        }
+        #expect(throws: NadarayaWatsonError.bandwidthCountMismatch(features: 1, bandwidths: 2)) {
+            try NadarayaWatsonRegressor(bandwidth: .widths([1, 2])).fit(keys: keys, values: values)
+        }
+        #expect(throws: NadarayaWatsonError.nonFiniteInput(matrix: .keys, row: 1, column: 0, value: .infinity)) {
+            try NadarayaWatsonRegressor(bandwidth: .width(1)).fit(keys: Matrix(column: [1, .infinity]), values: Matrix(column: [1, 2]))
+        }
+        let model = try NadarayaWatsonRegressor(bandwidth: .width(1)).fit(keys: keys, values: values)
+        #expect(throws: NadarayaWatsonError.featureCountMismatch(expected: 1, actual: 2)) { try model.predict(Matrix([[1, 2]])) }
+        #expect(throws: NadarayaWatsonError.self) { try model.predict(Matrix(column: [.nan])) }
+    }
+}

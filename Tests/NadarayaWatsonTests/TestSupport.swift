@@ -1,0 +1,79 @@
+import Foundation
+@testable import NadarayaWatson
+
+/// A small seeded generator (SplitMix64), so a failing case can name its seed and be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension Matrix {
+    static func random(rows: Int, columns: Int, in range: ClosedRange<Double>, using rng: inout SeededGenerator) -> Matrix {
+        Matrix(rows: rows, columns: columns, elements: (0..<rows * columns).map { _ in Double.random(in: range, using: &rng) })
+    }
+}
+
+/// The kernels written out again, independently of `Kernel.profile`, straight from the table in
+/// the CLI contract.
+func plainProfile(_ kernel: Kernel, _ u: Double) -> Double {
+    let a = abs(u)
+    switch kernel {
+    case .gaussian: return exp(-u * u / 2)
+    case .boxcar: return a < 1 ? 1 : 0
+    case .constant: return 1
+    case .epanechnikov: return a < 1 ? 1 - u * u : 0
+    case .triangular: return a < 1 ? 1 - a : 0
+    case .biweight: return a < 1 ? pow(1 - u * u, 2) : 0
+    case .triweight: return a < 1 ? pow(1 - u * u, 3) : 0
+    case .tricube: return a < 1 ? pow(1 - a * a * a, 3) : 0
+    case .cosine: return a < 1 ? cos(Double.pi * u / 2) : 0
+    case .logistic: return 1 / (exp(u) + 2 + exp(-u))
+    case .cauchy: return 1 / (1 + u * u)
+    case .laplacian: return exp(-a)
+    }
+}
+
+/// The textbook estimator in linear space: α = K(‖u‖) or ∏ K(uⱼ), normalised per query.
+/// Independent of the library's engines; valid where no weight underflows.
+func plainNadarayaWatson(kernel: Kernel, form: KernelForm, keys: Matrix, values: Matrix, bandwidths h: [Double],
+                         queries: Matrix) -> (predictions: Matrix, weights: Matrix) {
+    let n = keys.rows, d = keys.columns, p = values.columns, m = queries.rows
+    var predictions = Matrix(rows: m, columns: p)
+    var weights = Matrix(rows: m, columns: n)
+    for i in 0..<m {
+        var alpha = [Double](repeating: 0, count: n)
+        for k in 0..<n {
+            let u = (0..<d).map { (queries[i, $0] - keys[k, $0]) / h[$0] }
+            switch form {
+            case .radial: alpha[k] = plainProfile(kernel, sqrt(u.map { $0 * $0 }.reduce(0, +)))
+            case .product: alpha[k] = u.map { plainProfile(kernel, $0) }.reduce(1, *)
+            }
+        }
+        let total = alpha.reduce(0, +)
+        for k in 0..<n {
+            weights[i, k] = alpha[k] / total
+            for c in 0..<p { predictions[i, c] += alpha[k] / total * values[k, c] }
+        }
+    }
+    return (predictions, weights)
+}
+
+/// max |a − b| / max(1, max |b|), treating matching NaNs as equal.
+func relativeError(_ a: Matrix, _ b: Matrix) -> Double {
+    precondition(a.rows == b.rows && a.columns == b.columns)
+    let scale = max(1, b.elements.map { $0.isNaN ? 0 : abs($0) }.max() ?? 0)
+    var worst = 0.0
+    for (x, y) in zip(a.elements, b.elements) {
+        if x.isNaN && y.isNaN { continue }
+        if x.isNaN || y.isNaN { return .infinity }
+        worst = max(worst, abs(x - y) / scale)
+    }
+    return worst
+}
