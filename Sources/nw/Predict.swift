@@ -19,7 +19,7 @@ struct Predict: ParsableCommand {
     @Option(help: ArgumentHelp("The kernel profile K(u).", valueName: choices(Kernel.self)))
     var kernel: String?
 
-    @Option(help: ArgumentHelp("A positive width, a comma list with one per feature, or scott, silverman, cv.", valueName: "BW"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A positive width, a comma list with one per feature, or scott, silverman, cv.", valueName: "BW"))
     var bandwidth: String?
 
     @Flag(help: "The target holds class labels: predict the most probable label and each class's probability.")
