@@ -6,10 +6,12 @@ struct AttentionPooling: Sendable {
     let problem: AttentionProblem
     let emptyPolicy: EmptyNeighbourhoodPolicy
     let strategy: EvaluationStrategy
+    let precision: Precision
     let threads: Int
 
     init(kernel: Kernel, form: KernelForm, keys: Matrix, values: PooledValues, bandwidth: Bandwidth,
-         emptyPolicy: EmptyNeighbourhoodPolicy, strategy: EvaluationStrategy, threads: Int?) throws {
+         emptyPolicy: EmptyNeighbourhoodPolicy, strategy: EvaluationStrategy, precision: Precision = .double,
+         threads: Int?) throws {
         guard keys.rows > 0 else { throw NadarayaWatsonError.noKeys }
         guard keys.columns > 0 else { throw NadarayaWatsonError.noFeatures }
         try Validation.requireFinite(keys, as: .keys)
@@ -24,6 +26,7 @@ struct AttentionPooling: Sendable {
         problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: widths, values: values)
         self.emptyPolicy = emptyPolicy
         self.strategy = strategy
+        self.precision = precision
         self.threads = threads ?? Parallel.defaultThreads
     }
 
@@ -40,9 +43,29 @@ struct AttentionPooling: Sendable {
         var result: PooledResult
         switch strategy {
         case .reference: result = ReferenceEngine.pool(problem, queries: queries)
-        case .streaming, .automatic: result = StreamingEngine.pool(problem, queries: queries, threads: threads)
+        case .streaming: result = StreamingEngine.pool(problem, queries: queries, threads: threads)
+        case .vectorized, .automatic:
+            if problem.kernel == .gaussian {
+                result = GaussianEngine.pool(problem, queries: queries, threads: threads, precision: precision)
+            } else {
+                result = StreamingEngine.pool(problem, queries: queries, threads: threads)
+            }
         }
         let p = problem.values.width
+        if !problem.kernel.isCompact {
+            // Infinite support: "empty" only when the distances overflowed; take the limit.
+            queries.elements.withUnsafeBufferPointer { qs in
+                for i in 0..<queries.rows where result.isEmpty[i] {
+                    let w = problem.farLimitWeights(query: qs.baseAddress! + i * queries.columns)
+                    let row = UnsafeMutablePointer<Double>.allocate(capacity: p)
+                    defer { row.deallocate() }
+                    row.initialize(repeating: 0, count: p)
+                    for k in 0..<problem.keyCount where w[k] > 0 { problem.values.accumulate(key: k, weight: w[k], into: row) }
+                    for c in 0..<p { result.values[i * p + c] = row[c] }
+                    result.isEmpty[i] = false
+                }
+            }
+        }
         if let firstEmpty = result.isEmpty.firstIndex(of: true) {
             if emptyPolicy == .error { throw NadarayaWatsonError.emptyNeighbourhood(query: firstEmpty) }
             let mean = emptyPolicy == .mean ? problem.values.mean() : []
@@ -79,7 +102,8 @@ struct AttentionPooling: Sendable {
                     Parallel.forEachBlock(count: m, blockSize: 8, threads: threads) { range in
                         for i in range {
                             let q = UnsafePointer(queryBase.base + i * d)
-                            guard let w = ReferenceEngine.weights(problem, query: q) else {
+                            guard let w = ReferenceEngine.weights(problem, query: q)
+                                ?? (problem.kernel.isCompact ? nil : problem.farLimitWeights(query: q)) else {
                                 flags.base[i] = true
                                 continue
                             }

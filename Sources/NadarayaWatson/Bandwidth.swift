@@ -30,6 +30,9 @@ public enum EvaluationStrategy: String, CaseIterable, Sendable, Codable {
     case automatic
     /// The plain implementation: an array of n log weights per query. O(n) extra memory per query.
     case reference
-    /// The fused online-softmax engine: one pass over the keys per query, no n × m matrix.
+    /// The fused online-softmax engine, scalar: one pass over the keys per query, no n × m matrix.
     case streaming
+    /// The fused online-softmax engine on SIMD registers (Gaussian kernel; others fall back to
+    /// `streaming`).
+    case vectorized
 }

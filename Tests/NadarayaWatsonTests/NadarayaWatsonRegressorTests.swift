@@ -106,11 +106,35 @@ struct NadarayaWatsonRegressorTests {
             for form in KernelForm.allCases {
                 let model = try NadarayaWatsonRegressor(kernel: kernel, form: form, bandwidth: .width(h), strategy: strategy)
                     .fit(keys: keys, values: values)
-                let far = try model.predict(Matrix(column: [3 + 1e6 * h, -1e6 * h, 1e150]))
+                let far = try model.predict(Matrix(column: [3 + 1e6 * h, -1e6 * h, 1e150, -1e300, 1.7e308]))
                 #expect(far.elements.allSatisfy { $0.isFinite }, "\(strategy) \(form): \(far.elements)")
                 if kernel == .gaussian {
-                    #expect(far.elements[0] == 40 && far.elements[1] == 10, "\(strategy) \(form)")
+                    // At 10¹⁵⁰ and beyond, q − kⱼ rounds to the same Double for every key: all
+                    // keys are equally far, and the exact softmax is their mean.
+                    #expect(far.elements == [40, 10, 25, 25, 25], "\(strategy) \(form)")
                 }
+                let weights = try model.attentionWeights(Matrix(column: [1e300]))
+                #expect(abs(weights.row(0).reduce(0, +) - 1) < 1e-15)
+            }
+        }
+    }
+
+    @Test("beyond 10¹⁵⁴ widths the weights are the kernel's exact limit",
+          arguments: [Kernel.gaussian, .logistic, .laplacian, .cauchy])
+    func overflowLimit(_ kernel: Kernel) throws {
+        // Keys 10²⁹⁹ apart, query at 10³⁰⁰: squared scaled distances overflow, distances do not tie.
+        let keys = Matrix(column: [0, 1e299, 5e299])
+        let values = Matrix(column: [1, 2, 3])
+        for form in KernelForm.allCases {
+            let model = try NadarayaWatsonRegressor(kernel: kernel, form: form, bandwidth: .width(1)).fit(keys: keys, values: values)
+            let got = try model.predict(Matrix(column: [1e300]))[0, 0]
+            if kernel == .cauchy {
+                // weights ∝ r⁻²: r = 10³⁰⁰, 9·10²⁹⁹, 5·10²⁹⁹.
+                let w = [1.0, 1 / 0.81, 4.0]
+                let expected = (w[0] * 1 + w[1] * 2 + w[2] * 3) / w.reduce(0, +)
+                #expect(abs(got - expected) < 1e-13, "\(form)")
+            } else {
+                #expect(got == 3, "\(form)")
             }
         }
     }
