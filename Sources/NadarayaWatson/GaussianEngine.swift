@@ -97,19 +97,30 @@ enum GaussianEngine {
                 queries.elements.withUnsafeBufferPointer { qs in
                     let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
                     Parallel.forEachBlock(count: m, blockSize: queriesPerBlock, threads: threads) { range in
-                        let block = QueryBlock<V>(layout: layout, queries: UnsafePointer(queryBase.base), range: range)
-                        defer { block.deallocate() }
-                        switch (d, p) {
-                        case (1, 1): block.run(Fixed1.self, Fixed1.self)
-                        case (2, 1): block.run(Fixed2.self, Fixed1.self)
-                        case (3, 1): block.run(Fixed3.self, Fixed1.self)
-                        case (4, 1): block.run(Fixed4.self, Fixed1.self)
-                        case (8, 1): block.run(Fixed8.self, Fixed1.self)
-                        case (16, 1): block.run(Fixed16.self, Fixed1.self)
-                        case (_, 1): block.run(Dynamic.self, Fixed1.self)
-                        default: block.run(Dynamic.self, Dynamic.self)
+                        let queries = UnsafePointer(queryBase.base)
+                        if d < 8 {
+                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range)
+                            defer { block.deallocate() }
+                            switch (d, p) {
+                            case (1, 1): block.run(Fixed1.self, Fixed1.self)
+                            case (2, 1): block.run(Fixed2.self, Fixed1.self)
+                            case (3, 1): block.run(Fixed3.self, Fixed1.self)
+                            case (4, 1): block.run(Fixed4.self, Fixed1.self)
+                            case (_, 1): block.run(Dynamic.self, Fixed1.self)
+                            default: block.run(Dynamic.self, Dynamic.self)
+                            }
+                            block.finish(into: output.base, redo: redoFlags.base)
+                        } else {
+                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range)
+                            defer { block.deallocate() }
+                            switch (d, p) {
+                            case (8, 1): block.run(Fixed8.self, Fixed1.self)
+                            case (16, 1): block.run(Fixed16.self, Fixed1.self)
+                            case (_, 1): block.run(Dynamic.self, Fixed1.self)
+                            default: block.run(Dynamic.self, Dynamic.self)
+                            }
+                            block.finish(into: output.base, redo: redoFlags.base)
                         }
-                        block.finish(into: output.base, redo: redoFlags.base)
                     }
                 }
             }
@@ -129,7 +140,7 @@ enum Fixed16: FixedCount { static var value: Int { 16 } }
 enum Dynamic: FixedCount { static var value: Int { 0 } }
 
 /// The state of up to 64 queries while they stream over every key tile.
-struct QueryBlock<V: EngineVector> {
+struct QueryBlock<V: EngineVector, let R: Int> {
     typealias Scalar = V.Scalar
     let layout: GaussianEngine.Layout<Scalar>
     let range: Range<Int>
@@ -145,13 +156,12 @@ struct QueryBlock<V: EngineVector> {
     let tileWeighted: UnsafeMutablePointer<V>
     let previousMinimum: UnsafeMutablePointer<V>
 
-    static var R: Int { GaussianEngine.queriesPerRegisterBlock }
     static var W: Int { V.scalarCount }
 
     init(layout: GaussianEngine.Layout<Scalar>, queries: UnsafePointer<Double>, range: Range<Int>) {
         self.layout = layout
         self.range = range
-        let d = layout.d, p = layout.p, R = Self.R, W = Self.W
+        let d = layout.d, p = layout.p, W = Self.W
         paddedCount = (range.count + R - 1) / R * R
         q = .allocate(capacity: paddedCount * d)
         for slot in 0..<paddedCount {
@@ -178,7 +188,8 @@ struct QueryBlock<V: EngineVector> {
     func run<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type) {
         let d = D.value == 0 ? layout.d : D.value
         let p = P.value == 0 ? layout.p : P.value
-        let R = Self.R, W = Self.W
+        let W = Self.W
+        seedMinimum(d: d)
         // Tiles of about 128 KiB of coordinates: resident in L2 while all blocks pass over them.
         let tile = Swift.max(W, (16384 / d) / W * W)
         var k0 = 0
@@ -197,75 +208,111 @@ struct QueryBlock<V: EngineVector> {
         }
     }
 
-    /// R queries × keys k0..<k1: the hot loop.
+    /// Starts each lane's running minimum at the a of its first key (padding: the largest finite
+    /// value), so that m is a real distance from the start and m − e never cancels.
+    func seedMinimum(d: Int) {
+        let X = layout.keys.baseAddress!
+        for slot in 0..<paddedCount {
+            var a = V.zero
+            for j in 0..<d {
+                let diff = UnsafeRawPointer(X + j * layout.stride).loadUnaligned(as: V.self) - V(repeating: q[slot * d + j])
+                a = a.addingProduct(diff, diff)
+            }
+            minimum[slot] = V.minimum(a, V(repeating: Scalar.greatestFiniteMagnitude))
+        }
+    }
+
+    /// R queries × keys k0..<k1: the hot loop. Per lane it keeps e = m − a (the log₂ weight
+    /// relative to the running minimum m of a = ‖q′ − k′‖²), computed as m − Σ diff² by fused
+    /// negative multiply-adds, so a new minimum shows as e > 0.
     @inline(__always)
     func registerBlock<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type, d: Int, p: Int, from k0: Int, to k1: Int,
                                                      queries q: UnsafeMutablePointer<Scalar>, minimum: UnsafeMutablePointer<V>) {
         let X = UnsafePointer(layout.keys.baseAddress!), Y = UnsafePointer(layout.values.baseAddress!)
         let stride = layout.stride
-        var m0 = minimum[0], m1 = minimum[1], m2 = minimum[2], m3 = minimum[3]
-        var s0 = V.zero, s1 = V.zero, s2 = V.zero, s3 = V.zero
-        var t0 = V.zero, t1 = V.zero, t2 = V.zero, t3 = V.zero
+        var m = InlineArray<R, V>(repeating: .zero)
+        var s = InlineArray<R, V>(repeating: .zero)
+        var t = InlineArray<R, V>(repeating: .zero)
+        for r in 0..<R { m[r] = minimum[r] }
         var k = k0
         while k < k1 {
+            // e = m − Σⱼ diffⱼ², the base-2 log weight relative to the lane's running minimum m,
+            // by negative fused multiply-adds in two chains (even and odd features) to halve
+            // the latency.
             let x = UnsafeRawPointer(X + k).loadUnaligned(as: V.self)
-            var e0 = x - V(repeating: q[0]), e1 = x - V(repeating: q[d]), e2 = x - V(repeating: q[2 * d]), e3 = x - V(repeating: q[3 * d])
-            var a0 = e0 * e0, a1 = e1 * e1, a2 = e2 * e2, a3 = e3 * e3
-            var j = 1
-            while j < d {
-                let xj = UnsafeRawPointer(X + j * stride + k).loadUnaligned(as: V.self)
-                e0 = xj - V(repeating: q[j]); a0 = a0.addingProduct(e0, e0)
-                e1 = xj - V(repeating: q[d + j]); a1 = a1.addingProduct(e1, e1)
-                e2 = xj - V(repeating: q[2 * d + j]); a2 = a2.addingProduct(e2, e2)
-                e3 = xj - V(repeating: q[3 * d + j]); a3 = a3.addingProduct(e3, e3)
-                j += 1
+            var e = InlineArray<R, V>(repeating: .zero)
+            for r in 0..<R {
+                let diff = x - V(repeating: q[r &* d])
+                e[r] = m[r].addingProduct(V.negated(diff), diff)
             }
-            if V.anyLess(a0, m0, a1, m1, a2, m2, a3, m3) {
-                // Some lane found a nearer key: rescale its sums to the new minimum (rare once
-                // the keys have been seen in random order; exact: the factors are powers of 2^−).
-                let n0 = V.minimum(m0, a0), n1 = V.minimum(m1, a1), n2 = V.minimum(m2, a2), n3 = V.minimum(m3, a3)
-                let f0 = V.exp2NonPositive(n0 - m0), f1 = V.exp2NonPositive(n1 - m1)
-                let f2 = V.exp2NonPositive(n2 - m2), f3 = V.exp2NonPositive(n3 - m3)
-                s0 *= f0; s1 *= f1; s2 *= f2; s3 *= f3
-                if P.value == 1 {
-                    t0 *= f0; t1 *= f1; t2 *= f2; t3 *= f3
-                } else {
-                    for c in 0..<p {
-                        tileWeighted[c] *= f0; tileWeighted[p + c] *= f1
-                        tileWeighted[2 * p + c] *= f2; tileWeighted[3 * p + c] *= f3
+            if d > 1 {
+                var f = InlineArray<R, V>(repeating: .zero)
+                var j = 1
+                while j &+ 1 < d {
+                    let xj = UnsafeRawPointer(X + (j &* stride &+ k)).loadUnaligned(as: V.self)
+                    let xk = UnsafeRawPointer(X + ((j &+ 1) &* stride &+ k)).loadUnaligned(as: V.self)
+                    for r in 0..<R {
+                        let diff = xj - V(repeating: q[r &* d &+ j])
+                        f[r] = f[r].addingProduct(V.negated(diff), diff)
+                        let diff2 = xk - V(repeating: q[r &* d &+ j &+ 1])
+                        e[r] = e[r].addingProduct(V.negated(diff2), diff2)
+                    }
+                    j &+= 2
+                }
+                if j < d {
+                    let xj = UnsafeRawPointer(X + (j &* stride &+ k)).loadUnaligned(as: V.self)
+                    for r in 0..<R {
+                        let diff = xj - V(repeating: q[r &* d &+ j])
+                        f[r] = f[r].addingProduct(V.negated(diff), diff)
                     }
                 }
-                m0 = n0; m1 = n1; m2 = n2; m3 = n3
+                for r in 0..<R { e[r] += f[r] }
             }
-            let w0 = V.exp2NonPositive(m0 - a0), w1 = V.exp2NonPositive(m1 - a1)
-            let w2 = V.exp2NonPositive(m2 - a2), w3 = V.exp2NonPositive(m3 - a3)
-            s0 += w0; s1 += w1; s2 += w2; s3 += w3
-            if P.value == 1 {
-                let y = UnsafeRawPointer(Y + k).loadUnaligned(as: V.self)
-                t0 = t0.addingProduct(w0, y); t1 = t1.addingProduct(w1, y)
-                t2 = t2.addingProduct(w2, y); t3 = t3.addingProduct(w3, y)
-            } else {
-                for c in 0..<p {
-                    let y = UnsafeRawPointer(Y + c * stride + k).loadUnaligned(as: V.self)
-                    tileWeighted[c] = tileWeighted[c].addingProduct(w0, y)
-                    tileWeighted[p + c] = tileWeighted[p + c].addingProduct(w1, y)
-                    tileWeighted[2 * p + c] = tileWeighted[2 * p + c].addingProduct(w2, y)
-                    tileWeighted[3 * p + c] = tileWeighted[3 * p + c].addingProduct(w3, y)
+            if V.anyPositive(e) {
+                // Some lane found a nearer key (e > 0): move its minimum down by e, to that key's
+                // a, and rescale its sums by 2^(−e). Rare once keys come in no particular order.
+                // m − e is a up to an ulp of m: harmless, m only has to be a consistent reference
+                // near the smallest a, which the seeding in `run` guarantees from the start.
+                for r in 0..<R {
+                    let shift = V.maximum(e[r], .zero)
+                    let factor = V.exp2NonPositive(V.negated(shift))
+                    s[r] *= factor
+                    if P.value == 1 {
+                        t[r] *= factor
+                    } else {
+                        for c in 0..<p { tileWeighted[r &* p &+ c] *= factor }
+                    }
+                    m[r] -= shift
+                    e[r] -= shift
                 }
             }
-            k += Self.W
+            var w = InlineArray<R, V>(repeating: .zero)
+            for r in 0..<R {
+                w[r] = V.exp2NonPositive(e[r])
+                s[r] += w[r]
+            }
+            if P.value == 1 {
+                let y = UnsafeRawPointer(Y + k).loadUnaligned(as: V.self)
+                for r in 0..<R { t[r] = t[r].addingProduct(w[r], y) }
+            } else {
+                for c in 0..<p {
+                    let y = UnsafeRawPointer(Y + (c &* stride &+ k)).loadUnaligned(as: V.self)
+                    for r in 0..<R { tileWeighted[r &* p &+ c] = tileWeighted[r &* p &+ c].addingProduct(w[r], y) }
+                }
+            }
+            k &+= Self.W
         }
-        minimum[0] = m0; minimum[1] = m1; minimum[2] = m2; minimum[3] = m3
-        tileSums[0] = s0; tileSums[1] = s1; tileSums[2] = s2; tileSums[3] = s3
-        if P.value == 1 {
-            tileWeighted[0] = t0; tileWeighted[1] = t1; tileWeighted[2] = t2; tileWeighted[3] = t3
+        for r in 0..<R {
+            minimum[r] = m[r]
+            tileSums[r] = s[r]
+            if P.value == 1 { tileWeighted[r] = t[r] }
         }
     }
 
     /// Folds one register block's tile sums (relative to the new minimum) into the Float64 state.
     func merge(slot: Int, p: Int) {
         let W = Self.W
-        for r in 0..<Self.R {
+        for r in 0..<R {
             let newMinimum = minimum[slot + r], oldMinimum = previousMinimum[r]
             let s = tileSums[r]
             for lane in 0..<W {

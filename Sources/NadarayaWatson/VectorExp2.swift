@@ -15,10 +15,15 @@ protocol EngineVector: SIMD, SendableMetatype where Scalar: BinaryFloatingPoint 
     // standard library's lane-by-lane fallback; in the concrete extensions below it resolves to
     // the vector builtin (one vcmppd).
 
+    /// −a as a floating-point negation. Written a · (−1): the standard library's `-a` is 0 − a,
+    /// which differs for signed zeros and so is never folded into a negative multiply-add.
+    static func negated(_ a: Self) -> Self
     /// The lane-wise minimum.
     static func minimum(_ a: Self, _ b: Self) -> Self
-    /// Whether any lane of any pair has aᵢ < bᵢ.
-    static func anyLess(_ a0: Self, _ b0: Self, _ a1: Self, _ b1: Self, _ a2: Self, _ b2: Self, _ a3: Self, _ b3: Self) -> Bool
+    /// The lane-wise maximum.
+    static func maximum(_ a: Self, _ b: Self) -> Self
+    /// Whether any lane of any of the vectors is positive.
+    static func anyPositive<let R: Int>(_ e: borrowing InlineArray<R, Self>) -> Bool
 }
 
 extension SIMD8: EngineVector where Scalar == Double {
@@ -26,9 +31,16 @@ extension SIMD8: EngineVector where Scalar == Double {
     static func minimum(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { a.replacing(with: b, where: b .< a) }
 
     @inline(__always)
-    static func anyLess(_ a0: SIMD8<Double>, _ b0: SIMD8<Double>, _ a1: SIMD8<Double>, _ b1: SIMD8<Double>,
-                        _ a2: SIMD8<Double>, _ b2: SIMD8<Double>, _ a3: SIMD8<Double>, _ b3: SIMD8<Double>) -> Bool {
-        any((a0 .< b0) .| (a1 .< b1) .| (a2 .< b2) .| (a3 .< b3))
+    static func maximum(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> { a.replacing(with: b, where: b .> a) }
+
+    @inline(__always)
+    static func negated(_ a: SIMD8<Double>) -> SIMD8<Double> { a * SIMD8(repeating: -1) }
+
+    @inline(__always)
+    static func anyPositive<let R: Int>(_ e: borrowing InlineArray<R, SIMD8<Double>>) -> Bool {
+        var mask = SIMDMask<SIMD8<Int64>>(repeating: false)
+        for r in 0..<R { mask .|= e[r] .> 0 }
+        return any(mask)
     }
 
     /// 2^t = 2^k · 2^r with k = round(t), r = t − k ∈ [−½, ½]: 2^r by a degree-11 polynomial
@@ -65,9 +77,16 @@ extension SIMD16: EngineVector where Scalar == Float {
     static func minimum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .< a) }
 
     @inline(__always)
-    static func anyLess(_ a0: SIMD16<Float>, _ b0: SIMD16<Float>, _ a1: SIMD16<Float>, _ b1: SIMD16<Float>,
-                        _ a2: SIMD16<Float>, _ b2: SIMD16<Float>, _ a3: SIMD16<Float>, _ b3: SIMD16<Float>) -> Bool {
-        any((a0 .< b0) .| (a1 .< b1) .| (a2 .< b2) .| (a3 .< b3))
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .> a) }
+
+    @inline(__always)
+    static func negated(_ a: SIMD16<Float>) -> SIMD16<Float> { a * SIMD16(repeating: -1) }
+
+    @inline(__always)
+    static func anyPositive<let R: Int>(_ e: borrowing InlineArray<R, SIMD16<Float>>) -> Bool {
+        var mask = SIMDMask<SIMD16<Int32>>(repeating: false)
+        for r in 0..<R { mask .|= e[r] .> 0 }
+        return any(mask)
     }
 
     /// As the double version with a degree-6 polynomial (approximation error 2.5·10⁻⁹):
