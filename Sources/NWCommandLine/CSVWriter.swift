@@ -47,3 +47,33 @@ enum NumberFormat {
         value.isNaN ? "nan" : value.description
     }
 }
+
+extension CSVWriter {
+    /// Formats `count` rows on all cores, in blocks, and returns their bytes in row order.
+    /// `row(&writer, i)` writes row i's fields (without ending the row).
+    static func rows(count: Int, _ row: @Sendable (inout CSVWriter, Int) -> Void) -> [UInt8] {
+        let blockSize = 2048
+        let blocks = (count + blockSize - 1) / blockSize
+        var parts = [[UInt8]](repeating: [], count: blocks)
+        parts.withUnsafeMutableBufferPointer { buffer in
+            let output = SendablePointer(buffer.baseAddress)
+            ParallelRows.forEachBlock(count: count, blockSize: blockSize) { range in
+                var writer = CSVWriter(capacity: range.count * 32)
+                for i in range {
+                    row(&writer, i)
+                    writer.endRow()
+                }
+                output.base![range.lowerBound / blockSize] = writer.bytes
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { bytes.append(contentsOf: part) }
+        return bytes
+    }
+
+    /// Appends pre-formatted bytes (whole rows).
+    mutating func append(rows: [UInt8]) {
+        bytes.append(contentsOf: rows)
+    }
+}

@@ -14,6 +14,7 @@ public struct PredictOptions: Sendable {
     public var output: String?
     public var threads: Int?
     public var strategy: EvaluationStrategy = .automatic
+    public var precision: Precision = .double
 
     public init(train: String, query: String, kernel: Kernel, bandwidth: BandwidthArgument) {
         self.train = train
@@ -49,31 +50,31 @@ public enum PredictJob {
             if options.classify {
                 let model = try NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
                                                          emptyPolicy: options.empty, strategy: options.strategy,
-                                                         threads: options.threads)
+                                                         precision: options.precision, threads: options.threads)
                     .fit(keys: keys, labels: training.labels())
                 let probabilities = try model.probabilities(queries)
                 let best = model.mostProbable(probabilities)
                 for label in model.classes { writer.field("p_" + label) }
                 writer.endRow()
-                for i in 0..<query.table.rowCount {
-                    for c in 0..<query.table.columnCount { writer.field(bytes: query.table.bytes(row: i, column: c)) }
-                    writer.field(best[i].map { model.classes[$0] } ?? "nan")
-                    for c in 0..<probabilities.columns { writer.number(probabilities[i, c]) }
-                    writer.endRow()
-                }
+                let table = query.table, classes = model.classes
+                writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
+                    for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
+                    row.field(best[i].map { classes[$0] } ?? "nan")
+                    for c in 0..<probabilities.columns { row.number(probabilities[i, c]) }
+                })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
             } else {
                 let model = try NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
                                                         emptyPolicy: options.empty, strategy: options.strategy,
-                                                        threads: options.threads)
+                                                        precision: options.precision, threads: options.threads)
                     .fit(keys: keys, values: training.targets())
                 let predictions = try model.predict(queries)
                 writer.endRow()
-                for i in 0..<query.table.rowCount {
-                    for c in 0..<query.table.columnCount { writer.field(bytes: query.table.bytes(row: i, column: c)) }
-                    writer.number(predictions.elements[i])
-                    writer.endRow()
-                }
+                let table = query.table
+                writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
+                    for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
+                    row.number(predictions.elements[i])
+                })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
             }
         }
@@ -83,10 +84,9 @@ public enum PredictJob {
             var w = CSVWriter(capacity: weights.elements.count * 20)
             for k in 0..<weights.columns { w.field("w\(k + 1)") }
             w.endRow()
-            for i in 0..<weights.rows {
-                for k in 0..<weights.columns { w.number(weights[i, k]) }
-                w.endRow()
-            }
+            w.append(rows: CSVWriter.rows(count: weights.rows) { row, i in
+                for k in 0..<weights.columns { row.number(weights[i, k]) }
+            })
             weightBytes = w.bytes
         }
         try weightsFile?.commit(weightBytes)

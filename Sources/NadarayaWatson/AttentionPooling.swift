@@ -44,9 +44,11 @@ struct AttentionPooling: Sendable {
         switch strategy {
         case .reference: result = ReferenceEngine.pool(problem, queries: queries)
         case .streaming: result = StreamingEngine.pool(problem, queries: queries, threads: threads)
-        case .vectorized, .automatic:
+        case .vectorized, .automatic, .indexed:
             if problem.kernel == .gaussian {
                 result = GaussianEngine.pool(problem, queries: queries, threads: threads, precision: precision)
+            } else if problem.kernel.isCompact {
+                result = CompactEngine.pool(problem, queries: queries, threads: threads, indexed: strategy != .vectorized)
             } else {
                 result = StreamingEngine.pool(problem, queries: queries, threads: threads)
             }

@@ -32,7 +32,10 @@ public enum EvaluationStrategy: String, CaseIterable, Sendable, Codable {
     case reference
     /// The fused online-softmax engine, scalar: one pass over the keys per query, no n × m matrix.
     case streaming
-    /// The fused online-softmax engine on SIMD registers (Gaussian kernel; others fall back to
-    /// `streaming`).
+    /// The fused online-softmax engine on SIMD registers for the Gaussian kernel; for compact
+    /// kernels, the dense loop over all keys in the index's order.
     case vectorized
+    /// Compact kernels through a spatial index (sorted keys in 1-D, a k-d tree above): each query
+    /// visits only keys that can lie in its support. Bit for bit the dense result.
+    case indexed
 }

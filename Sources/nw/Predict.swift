@@ -55,6 +55,7 @@ struct Predict: ParsableCommand {
         options.output = output
         options.threads = try engine.validatedThreads()
         options.strategy = try engine.validatedStrategy()
+        options.precision = try engine.validatedPrecision()
         try PredictJob.run(options)
     }
 }
