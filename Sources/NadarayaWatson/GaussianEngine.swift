@@ -331,6 +331,8 @@ struct QueryBlock<V: EngineVector, let R: Int> {
     /// trusted (distances overflowed, or a non-finite result).
     func finish(into output: UnsafeMutablePointer<Double>, redo: UnsafeMutablePointer<Bool>) {
         let W = Self.W, p = layout.p
+        let factors = UnsafeMutablePointer<Double>.allocate(capacity: W)
+        defer { factors.deallocate() }
         for slot in 0..<range.count {
             let i = range.lowerBound + slot
             let lanes = minimum[slot]
@@ -341,7 +343,6 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 continue
             }
             var s = 0.0
-            var factors = [Double](repeating: 0, count: W)
             for lane in 0..<W {
                 factors[lane] = Double.exp2(smallest - Double(lanes[lane]))
                 s += sums[slot * W + lane] * factors[lane]

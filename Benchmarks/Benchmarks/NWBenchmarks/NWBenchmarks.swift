@@ -1,0 +1,69 @@
+import Benchmark
+import NadarayaWatson
+
+// Legend: n keys, m queries, d features. Throughput is reported per second of query–key pairs
+// (the scaling factor is n·m, so "throughput" reads directly as pairs per second).
+
+/// Uniform keys and queries in [0, 5)^d and y = 2 sin x₁ + x₁ + noise, from a fixed seed.
+func data(n: Int, m: Int, d: Int) -> (keys: Matrix, values: Matrix, queries: Matrix) {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n &+ 31 &* d)
+    func next() -> Double {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Double(state >> 11) / Double(1 << 53)
+    }
+    let keys = Matrix(rows: n, columns: d, elements: (0..<n * d).map { _ in 5 * next() })
+    let values = Matrix(column: (0..<n).map { i in 2 * sin5(keys[i, 0]) + keys[i, 0] + (next() - 0.5) })
+    let queries = Matrix(rows: m, columns: d, elements: (0..<m * d).map { _ in 5 * next() })
+    return (keys, values, queries)
+}
+
+/// sin without Foundation, adequate for synthetic targets.
+func sin5(_ x: Double) -> Double {
+    var term = x, sum = x
+    for k in 1..<12 { term *= -x * x / Double((2 * k) * (2 * k + 1)); sum += term }
+    return sum
+}
+
+let benchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .peakMemoryResident, .mallocCountTotal]
+    for d in [1, 4, 16] {
+        for size in [1_000, 10_000, 100_000] {
+            let strategies: [(String, EvaluationStrategy, Precision)] =
+                size <= 10_000
+                ? [("reference", .reference, .double), ("streaming", .streaming, .double),
+                   ("vectorized", .vectorized, .double), ("vectorized-single", .vectorized, .single)]
+                : [("vectorized", .vectorized, .double), ("vectorized-single", .vectorized, .single)]
+            for (name, strategy, precision) in strategies {
+                let pairs = size * size
+                Benchmark("gaussian \(name) n=m=\(size) d=\(d)",
+                          configuration: .init(metrics: metrics, timeUnits: .milliseconds,
+                                               maxDuration: .seconds(20), maxIterations: size >= 100_000 ? 3 : 10)) { benchmark in
+                    let (keys, values, queries) = data(n: size, m: size, d: d)
+                    let model = try NadarayaWatsonRegressor(kernel: .gaussian, bandwidth: .width(0.5), strategy: strategy, precision: precision)
+                        .fit(keys: keys, values: values)
+                    benchmark.startMeasurement()
+                    for _ in benchmark.scaledIterations {
+                        blackHole(try model.predict(queries))
+                    }
+                    benchmark.stopMeasurement()
+                    _ = pairs
+                }
+            }
+        }
+    }
+    // Compact kernel through the index: 1-D, about 100 keys in each support.
+    for (name, strategy) in [("indexed", EvaluationStrategy.indexed), ("dense", .vectorized)] {
+        let n = name == "indexed" ? 1_000_000 : 100_000
+        Benchmark("epanechnikov \(name) n=m=\(n) d=1 (~100 keys per support)",
+                  configuration: .init(metrics: metrics, timeUnits: .milliseconds, maxDuration: .seconds(20), maxIterations: 3)) { benchmark in
+            var (keys, values, queries) = data(n: n, m: n, d: 1)
+            keys.elements = keys.elements.map { $0 * Double(n) / 500 }      // density 100 per unit width
+            queries.elements = queries.elements.map { $0 * Double(n) / 500 }
+            let model = try NadarayaWatsonRegressor(kernel: .epanechnikov, bandwidth: .width(0.5), strategy: strategy)
+                .fit(keys: keys, values: values)
+            benchmark.startMeasurement()
+            blackHole(try model.predict(queries))
+            benchmark.stopMeasurement()
+        }
+    }
+}
