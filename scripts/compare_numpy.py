@@ -6,7 +6,7 @@
 NumPy variants (all float64, all max-shifted softmax, as in the chapter):
   chapter  the chapter's formulation: the whole m x n attention matrix at once
            (skipped when it would need more than --max-gib of memory);
-  chunked  the best plain NumPy: 2048 queries at a time, logits (2 q.k - |k|^2)/2h^2 by a matrix
+  chunked  the best plain NumPy: blocks of queries sized to ~32 MB of logits, logits (2 q.k - |k|^2)/2h^2 by a matrix
            product (|q|^2 cancels in the softmax), max-shifted exp, a matrix-vector product.
 Each is checked against the other and against nw's output. Needs numpy (pip install numpy).
 The machine is shared and noisy: compare ratios from one run, not absolute times across runs."""
@@ -51,7 +51,8 @@ def chapter(q, x, y):
     return (w @ y) / w.sum(axis=1)
 
 
-def chunked(q, x, y, size=2048):
+def chunked(q, x, y):
+    size = max(1, (1 << 22) // len(x))
     k2 = (x * x).sum(1)
     out = []
     for i in range(0, len(q), size):

@@ -93,11 +93,16 @@ final class AtomicFile {
 public enum StandardError {
     /// Writes `line` and a newline to standard error, unbuffered.
     public static func writeLine(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
+        write(line + "\n")
+    }
+
+    /// Writes `text` to standard error, unbuffered.
+    public static func write(_ text: String) {
+        let bytes = Array(text.utf8)
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let count = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                let count = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
                 if count <= 0 { if errno == EINTR { continue } else { return } }
                 offset += count
             }

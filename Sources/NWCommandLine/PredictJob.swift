@@ -24,9 +24,50 @@ public struct PredictOptions: Sendable {
     }
 }
 
+/// `nw predict --model`: a trained parametric model's predictions for QUERY.
+public struct ModelPredictOptions: Sendable {
+    public var model: String
+    public var query: String
+    public var output: String?
+    public var threads: Int?
+
+    public init(model: String, query: String) {
+        self.model = model
+        self.query = query
+    }
+}
+
 /// `nw predict`: reads TRAIN and QUERY, pools, writes QUERY's columns plus the prediction
 /// (and class probabilities with `--classify`), atomically.
 public enum PredictJob {
+    /// Predicts with a trained model: Gaussian kernel, hₖ = 1/|wₖ|, every training row a key.
+    public static func run(_ options: ModelPredictOptions) throws {
+        let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }
+        let file = try ModelFile.read(options.model)
+        let query = try QueryData(path: options.query, features: file.features, trainFile: options.model)
+        let queries = try query.queries()
+        let predictions: [Double]
+        do {
+            predictions = try file.model.predict(queries, threads: options.threads)
+        } catch let error as NadarayaWatsonError {
+            throw CommandLineError.file(options.model, error.description)
+        }
+        var writer = CSVWriter()
+        for name in query.table.header { writer.field(name) }
+        writer.field("prediction")
+        writer.endRow()
+        let table = query.table
+        writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
+            for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
+            row.number(predictions[i])
+        })
+        if let output {
+            try output.commit(writer.bytes)
+        } else {
+            try FileIO.writeStandardOutput(writer.bytes)
+        }
+    }
+
     public static func run(_ options: PredictOptions) throws {
         // Claim the outputs first: an unwritable path fails before any work.
         let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }

@@ -2,7 +2,7 @@
 ///
 /// The library's data exchange type. Rows are observations, columns are features (or value
 /// components). Kept deliberately small: the engines copy what they need into their own layouts.
-public struct Matrix: Equatable, Sendable {
+public struct Matrix: Equatable, Sendable, Codable {
     /// Number of rows.
     public let rows: Int
     /// Number of columns.

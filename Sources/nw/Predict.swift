@@ -37,9 +37,23 @@ struct Predict: ParsableCommand {
     @Option(help: ArgumentHelp("Write here instead of standard output (atomically: all or nothing).", valueName: "OUT.csv"))
     var output: String?
 
+    @Option(help: ArgumentHelp("Predict with a model from `nw train` instead of TRAIN, kernel and bandwidth.", valueName: "MODEL.json"))
+    var model: String?
+
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
+        if let model {
+            for (given, name) in [(training.train, "--train"), (kernel, "--kernel"), (bandwidth, "--bandwidth"), (training.target, "--target"), (weights, "--weights")] where given != nil {
+                throw CommandLineError.option(name, "cannot be combined with --model (the model holds its training data, kernel and widths)")
+            }
+            if classify { throw CommandLineError.option("--classify", "cannot be combined with --model (trained models are regressors)") }
+            var options = ModelPredictOptions(model: model, query: try require(query, "--query"))
+            options.output = output
+            options.threads = try engine.validatedThreads()
+            try PredictJob.run(options)
+            return
+        }
         let needs = " (or use --model)"
         var options = PredictOptions(
             train: try require(training.train, "--train", needs),

@@ -1,0 +1,137 @@
+// Legend: n training points, d features, w scales (one per feature), h = 1/|w| widths.
+
+/// Parametric attention pooling, as in the *Dive into Deep Learning* chapter: the Gaussian
+/// kernel with a learnable scale w per feature,
+///
+///     f(xᵢ) = Σ_{j≠i} softmax_j(−½ Σₖ ((xᵢₖ − xⱼₖ) wₖ)²) yⱼ,     L(w) = Σᵢ ½ (f(xᵢ) − yᵢ)²,
+///
+/// trained by full-batch gradient descent on the leave-one-out predictions (each training input
+/// attends to every *other* training pair: a masked softmax). The gradient is analytic (see
+/// ``LeaveOneOutEngine``), streamed in O(n²·d) time and O(n·d) memory.
+///
+/// **Why leave-one-out.** With `includeSelf`, every point also attends to itself; the loss then
+/// falls towards 0 as w → ∞ (each point predicts its own value), so training drives w up without
+/// bound and the model overfits: its leave-one-out loss gets worse. That is the chapter's lesson.
+///
+/// **Sign of w.** The model depends on w², so L(−w) = L(w) and ∂L/∂w(−w) = −∂L/∂w(w): descent from
+/// −w mirrors descent from w. Report |w| and the equivalent width h = 1/|w|.
+public struct ParametricAttentionPooling: Sendable {
+    /// The starting scale of every feature (the chapter draws it at random; we make it explicit).
+    public var initialScale: Double
+    public var epochs: Int
+    public var learningRate: Double
+    public var optimizer: Optimizer
+    /// Early stopping: stop after an epoch whose loss changed by at most this fraction of the
+    /// previous epoch's loss. 0 (default) runs every epoch.
+    public var tolerance: Double
+    /// Train without leave-one-out (the chapter's overfitting example).
+    public var includeSelf: Bool
+    /// Worker threads; nil uses every core. Results do not depend on it.
+    public var threads: Int?
+
+    public init(initialScale: Double = 1, epochs: Int = 5, learningRate: Double = 0.5, optimizer: Optimizer = .sgd,
+                tolerance: Double = 0, includeSelf: Bool = false, threads: Int? = nil) {
+        self.initialScale = initialScale
+        self.epochs = epochs
+        self.learningRate = learningRate
+        self.optimizer = optimizer
+        self.tolerance = tolerance
+        self.includeSelf = includeSelf
+        self.threads = threads
+    }
+
+    /// Trains on keys (n × d) and targets (n), calling `onEpoch` after every step.
+    ///
+    /// - Throws: ``NadarayaWatsonError`` for fewer than 2 points (leave-one-out needs another
+    ///   point), non-finite data, a zero or non-finite initial scale, a non-positive learning rate
+    ///   or epoch count, or a loss or gradient that stops being finite (divergence).
+    /// - Complexity: O(epochs · n² · d) time on all cores, O(n·d) memory.
+    public func fit(keys: Matrix, targets: [Double], onEpoch: (TrainingEpoch) -> Void = { _ in }) throws -> TrainedAttentionModel {
+        let n = keys.rows, d = keys.columns
+        guard n >= 2 else { throw NadarayaWatsonError.notEnoughData(needed: 2, actual: n, reason: "leave-one-out training") }
+        guard d > 0 else { throw NadarayaWatsonError.noFeatures }
+        guard targets.count == n else { throw NadarayaWatsonError.valueCountMismatch(keys: n, values: targets.count) }
+        try Validation.requireFinite(keys, as: .keys)
+        try Validation.requireFinite(Matrix(column: targets), as: .values)
+        guard initialScale.isFinite, initialScale != 0 else {
+            throw NadarayaWatsonError.invalidArgument("the initial w should be a finite nonzero number, but is \(initialScale)")
+        }
+        guard learningRate.isFinite, learningRate > 0 else {
+            throw NadarayaWatsonError.invalidArgument("the learning rate should be a positive number, but is \(learningRate)")
+        }
+        guard epochs >= 1 else { throw NadarayaWatsonError.invalidArgument("epochs should be at least 1, but is \(epochs)") }
+        guard tolerance.isFinite, tolerance >= 0 else {
+            throw NadarayaWatsonError.invalidArgument("the tolerance should be a non-negative number, but is \(tolerance)")
+        }
+        let threads = self.threads ?? Parallel.defaultThreads
+        var w = Array(repeating: initialScale, count: d)
+        var state = OptimizerState(optimizer, learningRate: learningRate, count: d)
+        var history: [TrainingEpoch] = []
+        for epoch in 1...epochs {
+            let result = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: w, includeSelf: includeSelf,
+                                                    gradient: true, threads: threads)
+            guard result.loss.isFinite, result.gradient.allSatisfy(\.isFinite) else {
+                throw NadarayaWatsonError.invalidArgument("training diverged at epoch \(epoch): loss \(result.loss), w \(w)")
+            }
+            state.update(&w, gradient: result.gradient)
+            let record = TrainingEpoch(epoch: epoch, loss: result.loss, scales: w, gradient: result.gradient)
+            history.append(record)
+            onEpoch(record)
+            if tolerance > 0, history.count >= 2 {
+                let previous = history[history.count - 2].loss
+                if (previous - result.loss).magnitude <= tolerance * previous.magnitude { break }
+            }
+        }
+        return TrainedAttentionModel(scales: w, keys: keys, targets: targets, history: history)
+    }
+
+    /// The loss L(w) = Σᵢ ½ (f(xᵢ) − yᵢ)² and its gradient at `scales`, leave-one-out unless
+    /// `includeSelf`.
+    ///
+    /// - Complexity: O(n²·d).
+    public static func loss(keys: Matrix, targets: [Double], scales: [Double], includeSelf: Bool = false,
+                            threads: Int? = nil) -> (loss: Double, gradient: [Double], predictions: [Double]) {
+        let r = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: scales, includeSelf: includeSelf,
+                                           gradient: true, threads: threads ?? Parallel.defaultThreads)
+        return (r.loss, r.gradient, r.predictions)
+    }
+}
+
+/// One epoch of training: the loss before the step, the scales after it.
+public struct TrainingEpoch: Sendable, Codable, Equatable {
+    public let epoch: Int
+    /// L at the scales before this epoch's step.
+    public let loss: Double
+    /// The scales after this epoch's step.
+    public let scales: [Double]
+    /// ∂L/∂w at the scales before the step.
+    public let gradient: [Double]
+}
+
+/// A trained parametric model: the learned scales and the training data, which are its keys.
+public struct TrainedAttentionModel: Sendable, Codable, Equatable {
+    public let scales: [Double]
+    public let keys: Matrix
+    public let targets: [Double]
+    public let history: [TrainingEpoch]
+
+    public init(scales: [Double], keys: Matrix, targets: [Double], history: [TrainingEpoch] = []) {
+        self.scales = scales
+        self.keys = keys
+        self.targets = targets
+        self.history = history
+    }
+
+    /// The equivalent Gaussian widths hₖ = 1/|wₖ|.
+    public var bandwidths: [Double] { scales.map { 1 / $0.magnitude } }
+
+    /// Predictions with every training row as a key (no leave-one-out): the Gaussian kernel with
+    /// widths 1/|w|.
+    ///
+    /// - Throws: ``NadarayaWatsonError`` for a zero scale (an infinite width) or bad queries.
+    /// - Complexity: O(m·n·d).
+    public func predict(_ queries: Matrix, threads: Int? = nil) throws -> [Double] {
+        try NadarayaWatsonRegressor(kernel: .gaussian, bandwidth: .widths(bandwidths), threads: threads)
+            .fit(keys: keys, values: Matrix(column: targets)).predict(queries).elements
+    }
+}
