@@ -7,6 +7,7 @@ public struct BandwidthOptions: Sendable {
     public var method: BandwidthMethod
     public var kernel: Kernel = .gaussian
     public var form: KernelForm = .radial
+    public var empty: EmptyNeighbourhoodPolicy = .nan
     public var threads: Int?
 
     public init(train: String, method: BandwidthMethod) {
@@ -20,17 +21,25 @@ public enum BandwidthJob {
     public static func run(_ options: BandwidthOptions) throws {
         let training = try TrainingData(path: options.train, target: options.target)
         let keys = try training.keys()
-        let widths = try select(options.method, training: training, keys: keys, kernel: options.kernel, form: options.form)
+        let widths = try select(options.method, training: training, keys: keys, kernel: options.kernel, form: options.form,
+                                empty: options.empty, threads: options.threads)
         try FileIO.writeStandardOutput(Array((widths.map(NumberFormat.roundTrip).joined(separator: ",") + "\n").utf8))
     }
 
     /// The widths `method` selects for the training data.
-    static func select(_ method: BandwidthMethod, training: TrainingData, keys: Matrix, kernel: Kernel, form: KernelForm) throws -> [Double] {
+    /// For cv, the score at the selected widths goes to stderr as a diagnostic.
+    static func select(_ method: BandwidthMethod, training: TrainingData, keys: Matrix, kernel: Kernel, form: KernelForm,
+                       empty: EmptyNeighbourhoodPolicy = .nan, threads: Int? = nil) throws -> [Double] {
         try LibraryErrors.translate(training: training) {
             switch method {
             case .scott: return try BandwidthRule.scott.bandwidths(for: keys)
             case .silverman: return try BandwidthRule.silverman.bandwidths(for: keys)
-            case .cv: throw CommandLineError.option("--method", "cv is not available in this build")
+            case .cv:
+                let targets = try training.targets().elements
+                let result = try CrossValidation(kernel: kernel, form: form, emptyPolicy: empty, threads: threads)
+                    .select(keys: keys, targets: targets)
+                StandardError.writeLine("nw: cv: leave-one-out score \(NumberFormat.roundTrip(result.score)) at h = \(result.bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
+                return result.bandwidths
             }
         }
     }

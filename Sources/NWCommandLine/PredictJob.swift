@@ -80,7 +80,11 @@ public enum PredictJob {
         let keys = try training.keys()
         let query = try QueryData(path: options.query, features: training.featureNames, trainFile: training.file)
         let queries = try query.queries()
-        let bandwidth = try resolveBandwidth(options.bandwidth, training: training, keys: keys, kernel: options.kernel, form: options.form)
+        if options.classify, options.bandwidth == .method(.cv) {
+            throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); with --classify give numbers, scott or silverman")
+        }
+        let bandwidth = try resolveBandwidth(options.bandwidth, training: training, keys: keys, kernel: options.kernel,
+                                             form: options.form, empty: options.empty, threads: options.threads)
 
         var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
         for name in query.table.header { writer.field(name) }
@@ -140,12 +144,12 @@ public enum PredictJob {
 
     /// Numbers from the option, or a rule's widths computed from the keys.
     static func resolveBandwidth(_ argument: BandwidthArgument, training: TrainingData, keys: Matrix,
-                                 kernel: Kernel, form: KernelForm) throws -> [Double] {
+                                 kernel: Kernel, form: KernelForm, empty: EmptyNeighbourhoodPolicy, threads: Int?) throws -> [Double] {
         if let widths = try argument.widths(features: training.featureNames, trainFile: training.file) {
             return widths
         }
         guard case let .method(method) = argument else { return [] }
-        return try BandwidthJob.select(method, training: training, keys: keys, kernel: kernel, form: form)
+        return try BandwidthJob.select(method, training: training, keys: keys, kernel: kernel, form: form, empty: empty, threads: threads)
     }
 }
 

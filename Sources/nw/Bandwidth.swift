@@ -24,6 +24,9 @@ struct BandwidthCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The kernel form (for cv).", valueName: choices(KernelForm.self)))
     var form: String = KernelForm.radial.rawValue
 
+    @Option(help: ArgumentHelp("For cv with compact kernels: what a point with no neighbour in its leave-one-out support gets (nan: the width is rejected).", valueName: choices(EmptyNeighbourhoodPolicy.self)))
+    var empty: String = EmptyNeighbourhoodPolicy.nan.rawValue
+
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
@@ -32,6 +35,7 @@ struct BandwidthCommand: ParsableCommand {
         options.target = training.target
         options.kernel = try choice(Kernel.self, "--kernel", kernel)
         options.form = try choice(KernelForm.self, "--form", form)
+        options.empty = try choice(EmptyNeighbourhoodPolicy.self, "--empty", empty)
         options.threads = try engine.validatedThreads()
         try BandwidthJob.run(options)
     }

@@ -140,4 +140,16 @@ struct PredictCommandTests {
         #expect(abs(Double(scott.stdout.trimmingCharacters(in: .newlines))! - 5.234418979031863) < 1e-12)
         #expect(abs(Double(silverman.stdout.trimmingCharacters(in: .newlines))! - 4.444318001064789) < 1e-12)
     }
+
+    @Test("--method cv prints the widths, the score on stderr; --bandwidth cv predicts with them")
+    func crossValidation() throws {
+        let mcycle = NW.fixture("mcycle.csv")
+        let printed = try NW.run(["bandwidth", "--train", mcycle, "--method", "cv"])
+        #expect(printed.status == 0)
+        let h = printed.stdout.trimmingCharacters(in: .newlines)
+        #expect(Double(h) != nil && printed.stderr.contains("leave-one-out score"))
+        let viaCV = try NW.run(["predict", "--train", mcycle, "--query", mcycle, "--kernel", "gaussian", "--bandwidth", "cv"])
+        let viaNumber = try NW.run(["predict", "--train", mcycle, "--query", mcycle, "--kernel", "gaussian", "--bandwidth", h])
+        #expect(viaCV.stdout == viaNumber.stdout && !viaCV.stdout.isEmpty)
+    }
 }
