@@ -76,12 +76,7 @@ struct AttentionProblem: Sendable {
             let row = k * d
             switch form {
             case .radial:
-                var squared = 0.0
-                for j in 0..<d {
-                    let u = (q[j] - x[row + j]) / bandwidths[j]
-                    squared += u * u
-                }
-                return kernel.radialLogProfile(squaredDistance: squared)
+                return kernel.radialLogProfile(squaredDistance: squaredScaledDistance(q, x.baseAddress! + row))
             case .product:
                 var sum = 0.0
                 for j in 0..<d {
@@ -101,12 +96,7 @@ struct AttentionProblem: Sendable {
             let row = k * d
             switch form {
             case .radial:
-                var squared = 0.0
-                for j in 0..<d {
-                    let u = (q[j] - x[row + j]) / bandwidths[j]
-                    squared += u * u
-                }
-                return kernel.radialProfile(squaredDistance: squared)
+                return kernel.radialProfile(squaredDistance: squaredScaledDistance(q, x.baseAddress! + row))
             case .product:
                 var product = 1.0
                 for j in 0..<d {
@@ -118,23 +108,31 @@ struct AttentionProblem: Sendable {
         }
     }
 
-    /// The key nearest to `q` by the Euclidean norm of (q − k)/h; the first on ties.
+    /// The key nearest to `q` by the Euclidean norm of (q − k)/h, other than `excluded`; the
+    /// first on ties.
     ///
     /// - Complexity: O(n·d).
-    func nearestKey(to q: UnsafePointer<Double>) -> Int {
+    func nearestKey(to q: UnsafePointer<Double>, excluding excluded: Int = -1) -> Int {
         let d = featureCount
-        var best = 0, bestDistance = Double.infinity
+        var best = -1, bestDistance = Double.infinity
         keys.elements.withUnsafeBufferPointer { x in
-            for k in 0..<keyCount {
-                var squared = 0.0
-                for j in 0..<d {
-                    let u = (q[j] - x[k * d + j]) / bandwidths[j]
-                    squared += u * u
-                }
+            for k in 0..<keyCount where k != excluded {
+                let squared = squaredScaledDistance(q, x.baseAddress! + k * d)
                 if squared < bestDistance { bestDistance = squared; best = k }
             }
         }
         return best
+    }
+
+    /// ‖(q − k)/h‖², uⱼ by division exactly as every engine computes it.
+    @inline(__always)
+    func squaredScaledDistance(_ q: UnsafePointer<Double>, _ key: UnsafePointer<Double>) -> Double {
+        var squared = 0.0
+        for j in 0..<featureCount {
+            let u = (q[j] - key[j]) / bandwidths[j]
+            squared += u * u
+        }
+        return squared
     }
 }
 

@@ -59,29 +59,16 @@ public struct CrossValidation: Sendable {
         return total.isNaN ? .infinity : total
     }
 
-    /// f₋ᵢ(xᵢ) for a general kernel: the online softmax in log space over k ≠ i (linear space for
-    /// compact kernels, as the engines), then the empty policy.
+    /// f₋ᵢ(xᵢ) for a general kernel: the streaming engine's passes with key i excluded (linear
+    /// space for compact kernels, redone in log space when tiny), then the empty policy.
     static func leaveOneOut(_ problem: AttentionProblem, point i: Int, query q: UnsafePointer<Double>, targets: [Double],
                             policy: EmptyNeighbourhoodPolicy) -> Double {
-        var maximum = -Double.infinity, total = 0.0, weighted = 0.0
-        for k in 0..<problem.keyCount where k != i {
-            if problem.kernel.isCompact {
-                let w = problem.attention(query: q, key: k)
-                total += w
-                weighted += w * targets[k]
-            } else {
-                let l = problem.logAttention(query: q, key: k)
-                guard l > -.infinity else { continue }
-                if l > maximum {
-                    let scale = Double.exp(maximum - l)
-                    total *= scale
-                    weighted *= scale
-                    maximum = l
-                }
-                let w = Double.exp(l - maximum)
-                total += w
-                weighted += w * targets[k]
-            }
+        var weighted = 0.0
+        var total = problem.kernel.isCompact
+            ? StreamingEngine.poolLinear(problem, query: q, into: &weighted, excluding: i)
+            : StreamingEngine.poolLogSpace(problem, query: q, into: &weighted, excluding: i)
+        if problem.kernel.isCompact && total > 0 && total < StreamingEngine.linearSpaceFloor {
+            total = StreamingEngine.poolLogSpace(problem, query: q, into: &weighted, excluding: i)
         }
         if total > 0 { return weighted / total }
         switch policy {
@@ -91,17 +78,7 @@ public struct CrossValidation: Sendable {
             for k in 0..<targets.count where k != i { sum += targets[k] }
             return sum / Double(targets.count - 1)
         case .nearest:
-            var best = -1, bestDistance = Double.infinity
-            let d = problem.featureCount
-            for k in 0..<problem.keyCount where k != i {
-                var s = 0.0
-                for j in 0..<d {
-                    let u = (q[j] - problem.keys[k, j]) / problem.bandwidths[j]
-                    s += u * u
-                }
-                if s < bestDistance { bestDistance = s; best = k }
-            }
-            return targets[best]
+            return targets[problem.nearestKey(to: q, excluding: i)]
         }
     }
 

@@ -56,12 +56,13 @@ enum StreamingEngine {
         return PooledResult(values: values, isEmpty: isEmpty)
     }
 
-    /// Linear-space pass: T in `row`, returns S.
-    static func poolLinear(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>) -> Double {
+    /// Linear-space pass over every key but `excluded`: T in `row`, returns S.
+    static func poolLinear(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>,
+                           excluding excluded: Int = -1) -> Double {
         let p = problem.values.width
         for c in 0..<p { row[c] = 0 }
         var total = 0.0
-        for k in 0..<problem.keyCount {
+        for k in 0..<problem.keyCount where k != excluded {
             let w = problem.attention(query: q, key: k)
             guard w > 0 else { continue }
             total += w
@@ -70,12 +71,14 @@ enum StreamingEngine {
         return total
     }
 
-    /// Log-space online softmax: T·e^{−M} in `row`, returns S·e^{−M} (so T/S is the answer).
-    static func poolLogSpace(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>) -> Double {
+    /// Log-space online softmax over every key but `excluded`: T·e^{−M} in `row`, returns
+    /// S·e^{−M} (so T/S is the answer).
+    static func poolLogSpace(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>,
+                             excluding excluded: Int = -1) -> Double {
         let p = problem.values.width
         for c in 0..<p { row[c] = 0 }
         var maximum = -Double.infinity, total = 0.0
-        for k in 0..<problem.keyCount {
+        for k in 0..<problem.keyCount where k != excluded {
             let logWeight = problem.logAttention(query: q, key: k)
             guard logWeight > -.infinity else { continue }
             if logWeight > maximum {
