@@ -16,7 +16,6 @@ import RealModule
 
 /// The fused SIMD engine for the Gaussian kernel (radial and product forms are the same kernel).
 enum GaussianEngine {
-    static let queriesPerRegisterBlock = 4
     static let queriesPerBlock = 64
 
     /// Keys and values in the engine's layout: coordinates (xⱼ − cⱼ)·sⱼ, feature-major with a

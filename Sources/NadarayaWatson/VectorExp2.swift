@@ -48,8 +48,7 @@ extension SIMD8: EngineVector where Scalar == Double {
     /// t is clamped at −1020, where the polynomial gives exactly 1 and the result exactly 2⁻¹⁰²⁰,
     /// which the final subtraction (an add-port operation, off the multiply-add ports that bound
     /// the engines' loops) turns into 0. Tested ≤ 2 ulp against libm's exp2 − 2⁻¹⁰²⁰ (one more
-    /// rounding on each side) over
-    /// [−1020, 0].
+    /// rounding on each side) over [−1020, 0].
     @inline(__always)
     static func exp2NonPositive(_ t: SIMD8<Double>) -> SIMD8<Double> {
         let floor = SIMD8<Double>(repeating: -1020)
