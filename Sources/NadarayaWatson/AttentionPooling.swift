@@ -49,8 +49,10 @@ struct AttentionPooling: Sendable {
                 result = GaussianEngine.pool(problem, queries: queries, threads: threads, precision: precision)
             } else if problem.kernel.isCompact {
                 result = CompactEngine.pool(problem, queries: queries, threads: threads, indexed: strategy != .vectorized)
+            } else if problem.kernel == .constant {
+                result = Self.averagePooling(problem, queryCount: queries.rows)
             } else {
-                result = StreamingEngine.pool(problem, queries: queries, threads: threads)
+                result = SmoothKernelEngine.pool(problem, queries: queries, threads: threads, precision: precision)
             }
         }
         let p = problem.values.width
@@ -87,6 +89,16 @@ struct AttentionPooling: Sendable {
             }
         }
         return Matrix(rows: queries.rows, columns: p, elements: result.values)
+    }
+
+    /// The constant kernel's result without looking at the queries: every query gets the mean
+    /// value (average pooling), summed once in key order.
+    static func averagePooling(_ problem: AttentionProblem, queryCount m: Int) -> PooledResult {
+        let mean = problem.values.mean()
+        var values = [Double]()
+        values.reserveCapacity(m * mean.count)
+        for _ in 0..<m { values += mean }
+        return PooledResult(values: values, isEmpty: Array(repeating: false, count: m))
     }
 
     /// m × n attention weights, each row summing to 1, with the empty-neighbourhood policy applied.

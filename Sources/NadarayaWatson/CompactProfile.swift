@@ -3,7 +3,7 @@ import RealModule
 /// A compact kernel as a compile-time type, so the engines' loops specialise per kernel with no
 /// switch per pair. The arithmetic is exactly `Kernel.radialProfile(squaredDistance:)` and
 /// `Kernel.profile(_:)`: the compact engine and the plain streaming engine agree bit for bit.
-protocol CompactProfile {
+protocol CompactProfile: SendableMetatype {
     static var kernel: Kernel { get }
     /// K as a function of s = ‖u‖², for 0 ≤ s < 1.
     static func radial(_ s: Double) -> Double

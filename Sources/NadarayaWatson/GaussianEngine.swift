@@ -26,7 +26,9 @@ enum GaussianEngine {
         let values: UnsafeMutableBufferPointer<Scalar>
         let center: [Double], scale: [Double]
 
-        init(_ problem: AttentionProblem, lanes: Int) {
+        /// - Parameter unit: what one width becomes in the engine's coordinates: √(log₂e / 2) for
+        ///   the Gaussian (so that a = ‖q′ − k′‖² is the negative base-2 log weight).
+        init(_ problem: AttentionProblem, lanes: Int, unit: Double = (1.4426950408889634 / 2).squareRoot()) {
             let n = problem.keyCount, d = problem.featureCount, p = problem.values.width
             let stride = (n + lanes - 1) / lanes * lanes
             (self.n, self.d, self.p, self.stride) = (n, d, p, stride)
@@ -36,8 +38,7 @@ enum GaussianEngine {
                 for k in 0..<n { lo = Swift.min(lo, x[k, j]); hi = Swift.max(hi, x[k, j]) }
                 return lo / 2 + hi / 2
             }
-            let log2eOver2 = 1.4426950408889634 / 2
-            scale = problem.bandwidths.map { log2eOver2.squareRoot() / $0 }
+            scale = problem.bandwidths.map { unit / $0 }
             let keys = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: d * stride)
             let values = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: p * stride)
             keys.initialize(repeating: Scalar.infinity)
@@ -67,19 +68,7 @@ enum GaussianEngine {
         case .double: result = run(SIMD8<Double>.self, problem, queries, threads)
         case .single: result = run(SIMD16<Float>.self, problem, queries, threads)
         }
-        // Queries the fast path could not vouch for are redone by the plain streaming engine.
-        let p = problem.values.width
-        queries.elements.withUnsafeBufferPointer { qs in
-            for i in 0..<queries.rows where result.isEmpty[i] {
-                let row = UnsafeMutablePointer<Double>.allocate(capacity: p)
-                defer { row.deallocate() }
-                let total = StreamingEngine.poolLogSpace(problem, query: qs.baseAddress! + i * queries.columns, into: row)
-                if total > 0 {
-                    for c in 0..<p { result.values[i * p + c] = row[c] / total }
-                    result.isEmpty[i] = false
-                }
-            }
-        }
+        StreamingEngine.redoInLogSpace(problem, queries: queries, threads: threads, &result)
         return result
     }
 

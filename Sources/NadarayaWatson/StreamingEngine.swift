@@ -93,4 +93,32 @@ enum StreamingEngine {
         }
         return total
     }
+
+    /// Redoes, exactly in log space and on all cores, the queries a fast engine flagged (as
+    /// empty) because it could not vouch for their result; those with positive total weight are
+    /// no longer empty.
+    static func redoInLogSpace(_ problem: AttentionProblem, queries: Matrix, threads: Int, _ result: inout PooledResult) {
+        let redo = result.isEmpty.indices.filter { result.isEmpty[$0] }
+        guard !redo.isEmpty else { return }
+        let p = problem.values.width, d = queries.columns
+        result.values.withUnsafeMutableBufferPointer { out in
+            result.isEmpty.withUnsafeMutableBufferPointer { empty in
+                let output = SharedOutput(base: out.baseAddress!), flags = SharedOutput(base: empty.baseAddress!)
+                queries.elements.withUnsafeBufferPointer { qs in
+                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
+                    Parallel.forEachBlock(count: redo.count, blockSize: 4, threads: threads) { range in
+                        let row = UnsafeMutablePointer<Double>.allocate(capacity: p)
+                        defer { row.deallocate() }
+                        for i in redo[range] {
+                            let total = poolLogSpace(problem, query: queryBase.base + i * d, into: row)
+                            if total > 0 {
+                                for c in 0..<p { output.base[i * p + c] = row[c] / total }
+                                flags.base[i] = false
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -54,4 +54,30 @@ struct VectorExp2Tests {
             .fit(keys: Matrix(column: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), values: Matrix(column: [0, 5, 5, 5, 5, 5, 5, 5, 5, 5]))
         #expect(try model.predict(Matrix(column: [0.001]))[0, 0] == 0)
     }
+
+    @Test("vector square root within 1 ulp of sqrt, from 10⁻³⁰⁰ to the largest double; +∞ reads as the largest")
+    func squareRoot() {
+        var rng = SeededGenerator(seed: 44)
+        var worst = 0.0
+        var arguments = (0..<20_000).map { _ in exp2(Double.random(in: -996...1023.99, using: &rng)) }
+        arguments += [0, 1, 2, 4, 0.25, 1e-300, .greatestFiniteMagnitude, 3, 5, 7, 1e300, 0x1p-996]
+        for start in stride(from: 0, to: arguments.count - 7, by: 8) {
+            let x = SIMD8<Double>(arguments[start..<start + 8])
+            let r = SIMD8<Double>.squareRoot(x)
+            for lane in 0..<8 {
+                let exact = x[lane].squareRoot()
+                worst = max(worst, exact == 0 ? r[lane] : abs(r[lane] - exact) / exact.ulp)
+            }
+        }
+        #expect(worst <= 1, "worst \(worst) ulp")
+        #expect(SIMD8<Double>.squareRoot(SIMD8(repeating: .infinity))[0] == Double.greatestFiniteMagnitude.squareRoot())
+        var worstFloat: Float = 0
+        for _ in 0..<2_000 {
+            let x = SIMD16<Float>((0..<16).map { _ in exp2f(Float.random(in: -120...127.9, using: &rng)) })
+            let r = SIMD16<Float>.squareRoot(x)
+            for lane in 0..<16 { worstFloat = max(worstFloat, abs(r[lane] - x[lane].squareRoot()) / x[lane].squareRoot().ulp) }
+        }
+        #expect(worstFloat <= 1, "worst \(worstFloat) ulp")
+        #expect(SIMD16<Float>.squareRoot(SIMD16(repeating: 0))[0] == 0)
+    }
 }
