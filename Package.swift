@@ -16,6 +16,7 @@ let package = Package(
     name: "nw",
     products: [
         .library(name: "NadarayaWatson", targets: ["NadarayaWatson"]),
+        .library(name: "NWPlot", targets: ["NWPlot"]),
         .executable(name: "nw", targets: ["nw"]),
     ],
     dependencies: [
@@ -29,10 +30,12 @@ let package = Package(
             dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: cpuFlags
         ),
-        // The command-line logic (CSV, jobs, errors), kept out of the executable so tests reach it.
+        // Line, scatter and heatmap figures as deterministic SVG. No dependencies at all.
+        .target(name: "NWPlot"),
+        // The command-line logic (CSV, jobs, errors, figures), kept out of the executable so tests reach it.
         .target(
             name: "NWCommandLine",
-            dependencies: ["NadarayaWatson"],
+            dependencies: ["NadarayaWatson", "NWPlot"],
             swiftSettings: cpuFlags
         ),
         // The thin `nw` executable: argument parsing, one file per subcommand.
@@ -48,8 +51,14 @@ let package = Package(
             dependencies: ["NadarayaWatson"]
         ),
         .testTarget(
+            name: "NWPlotTests",
+            dependencies: ["NWPlot"],
+            exclude: ["Snapshots"]
+        ),
+        .testTarget(
             name: "NWCommandLineTests",
             dependencies: ["NWCommandLine", "nw"],
+            exclude: ["Snapshots"],
             resources: [.copy("Fixtures")]
         ),
     ],
