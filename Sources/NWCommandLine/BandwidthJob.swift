@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NadarayaWatson
 
 /// Everything `nw bandwidth` was asked to do.
@@ -36,8 +41,16 @@ public enum BandwidthJob {
             case .silverman: return try BandwidthRule.silverman.bandwidths(for: keys)
             case .cv:
                 let targets = try training.targets().elements
+                // A progress line on a terminal only: the count of CV evaluations and the best score.
+                let terminal = isatty(2) != 0
+                var shown = false
                 let result = try CrossValidation(kernel: kernel, form: form, emptyPolicy: empty, threads: threads)
-                    .select(keys: keys, targets: targets)
+                    .select(keys: keys, targets: targets) { evaluations, best in
+                        guard terminal else { return }
+                        StandardError.write("\rnw: cv: \(evaluations) evaluations, best score \(NumberFormat.roundTrip(best))\u{1B}[K")
+                        shown = true
+                    }
+                if shown { StandardError.write("\r\u{1B}[K") }
                 StandardError.writeLine("nw: cv: leave-one-out score \(NumberFormat.roundTrip(result.score)) at h = \(result.bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
                 return result.bandwidths
             }

@@ -33,10 +33,12 @@ enum GaussianEngine {
             let stride = (n + lanes - 1) / lanes * lanes
             (self.n, self.d, self.p, self.stride) = (n, d, p, stride)
             let x = problem.keys
+            // Centred on the median, not the midrange: a stored coordinate carries an absolute
+            // error of half an ulp of its magnitude, so the bulk of the keys (where queries and
+            // weights are) should sit near 0 even when an outlier stretches the range.
             center = (0..<d).map { j in
-                var lo = Double.infinity, hi = -Double.infinity
-                for k in 0..<n { lo = Swift.min(lo, x[k, j]); hi = Swift.max(hi, x[k, j]) }
-                return lo / 2 + hi / 2
+                let column = (0..<n).map { x[$0, j] }.sorted()
+                return column[n / 2]
             }
             scale = problem.bandwidths.map { unit / $0 }
             let keys = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: d * stride)
@@ -65,15 +67,31 @@ enum GaussianEngine {
     static func pool(_ problem: AttentionProblem, queries: Matrix, threads: Int, precision: Precision) -> PooledResult {
         var result: PooledResult
         switch precision {
-        case .double: result = run(SIMD8<Double>.self, problem, queries, threads)
-        case .single: result = run(SIMD16<Float>.self, problem, queries, threads)
+        case .double: result = run(SIMD8<Double>.self, problem, queries, threads, leaveOneOut: false)
+        case .single: result = run(SIMD16<Float>.self, problem, queries, threads, leaveOneOut: false)
         }
         StreamingEngine.redoInLogSpace(problem, queries: queries, threads: threads, &result)
         return result
     }
 
+    /// Leave-one-out pooling of the keys over themselves: query i is key i and excludes it, so
+    /// f₋ᵢ(xᵢ) = Σ_{j≠i} αᵢⱼ vⱼ, in float64, exact as `pool` (the self pair is masked inside the
+    /// hot loop, never subtracted afterwards).
+    ///
+    /// - Complexity: O(n²·(d + p)) time, O(n·(d + p)) memory.
+    static func leaveOneOut(_ problem: AttentionProblem, threads: Int) -> PooledResult {
+        let queries = problem.keys
+        var result = problem.featureCount == 1
+            ? runSortedLeaveOneOut(problem, threads)
+            : run(SIMD8<Double>.self, problem, queries, threads, leaveOneOut: true)
+        StreamingEngine.redoInLogSpace(problem, queries: queries, threads: threads, leaveOneOut: true, &result)
+        return result
+    }
+
     /// Runs the engine in vector type V; marks queries to redo as empty.
-    static func run<V: EngineVector>(_: V.Type, _ problem: AttentionProblem, _ queries: Matrix, _ threads: Int) -> PooledResult {
+    /// With `leaveOneOut`, `queries` must be the keys; query i then excludes key i.
+    static func run<V: EngineVector>(_: V.Type, _ problem: AttentionProblem, _ queries: Matrix, _ threads: Int,
+                                     leaveOneOut: Bool) -> PooledResult {
         let layout = Layout<V.Scalar>(problem, lanes: V.scalarCount)
         defer { layout.deallocate() }
         let m = queries.rows, d = layout.d, p = layout.p
@@ -87,7 +105,7 @@ enum GaussianEngine {
                     Parallel.forEachBlock(count: m, blockSize: queriesPerBlock, threads: threads) { range in
                         let queries = UnsafePointer(queryBase.base)
                         if d < 8 {
-                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range)
+                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range, leaveOneOut: leaveOneOut)
                             defer { block.deallocate() }
                             switch (d, p) {
                             case (1, 1): block.run(Fixed1.self, Fixed1.self)
@@ -99,7 +117,7 @@ enum GaussianEngine {
                             }
                             block.finish(into: output.base, redo: redoFlags.base)
                         } else {
-                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range)
+                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range, leaveOneOut: leaveOneOut)
                             defer { block.deallocate() }
                             switch (d, p) {
                             case (8, 1): block.run(Fixed8.self, Fixed1.self)
@@ -114,6 +132,68 @@ enum GaussianEngine {
             }
         }
         return PooledResult(values: values, isEmpty: redo)
+    }
+}
+
+extension GaussianEngine {
+    /// Leave-one-out in 1-D with keys sorted ascending: each block of 64 consecutive points
+    /// visits only the keys that can carry weight. A key with a − aₙₙ > 1100 (a = Δ′², the
+    /// negative base-2 log weight; aₙₙ that of the point's nearest other key, which bounds the
+    /// smallest a) has weight below 2⁻¹¹⁰⁰ of the largest: skipping it changes the result by
+    /// less than n·2⁻¹¹⁰⁰ relative, far below rounding. At the narrow widths of a CV scan this
+    /// turns O(n²) into O(n · neighbours).
+    static func runSortedLeaveOneOut(_ problem: AttentionProblem, _ threads: Int) -> PooledResult {
+        precondition(problem.featureCount == 1)
+        typealias V = SIMD8<Double>
+        let W = V.scalarCount
+        let layout = Layout<Double>(problem, lanes: W)
+        defer { layout.deallocate() }
+        let n = layout.n, p = layout.p
+        precondition((1..<n).allSatisfy { layout.keys[$0 - 1] <= layout.keys[$0] }, "keys should be sorted")
+        var values = [Double](repeating: 0, count: n * p)
+        var redo = [Bool](repeating: false, count: n)
+        values.withUnsafeMutableBufferPointer { out in
+            redo.withUnsafeMutableBufferPointer { flags in
+                let output = SharedOutput(base: out.baseAddress!), redoFlags = SharedOutput(base: flags.baseAddress!)
+                problem.keys.elements.withUnsafeBufferPointer { qs in
+                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
+                    Parallel.forEachBlock(count: n, blockSize: queriesPerBlock, threads: threads) { range in
+                        // The block's window: for each point, radius² = 1100 + (nearest other key)².
+                        let x = layout.keys
+                        var lo = Double.infinity, hi = -Double.infinity
+                        for i in range {
+                            var nearest = Double.infinity
+                            if i > 0 { nearest = x[i] - x[i - 1] }
+                            if i + 1 < n { nearest = Swift.min(nearest, x[i + 1] - x[i]) }
+                            let radius = (1100 + nearest * nearest).squareRoot()
+                            lo = Swift.min(lo, x[i] - radius)
+                            hi = Swift.max(hi, x[i] + radius)
+                        }
+                        let first = Self.lowerBound(x, n, lo) / W * W
+                        let last = Swift.min(layout.stride, (Self.lowerBound(x, n, hi.nextUp) + W - 1) / W * W)
+                        let block = QueryBlock<V, 4>(layout: layout, queries: UnsafePointer(queryBase.base), range: range, leaveOneOut: true)
+                        defer { block.deallocate() }
+                        if p == 1 {
+                            block.run(Fixed1.self, Fixed1.self, keys: first..<Swift.max(last, first + W))
+                        } else {
+                            block.run(Fixed1.self, Dynamic.self, keys: first..<Swift.max(last, first + W))
+                        }
+                        block.finish(into: output.base, redo: redoFlags.base)
+                    }
+                }
+            }
+        }
+        return PooledResult(values: values, isEmpty: redo)
+    }
+
+    /// The first index in x[0..<n] (ascending) whose value is ≥ value.
+    static func lowerBound(_ x: UnsafeMutableBufferPointer<Double>, _ n: Int, _ value: Double) -> Int {
+        var lo = 0, hi = n
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if x[mid] < value { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 }
 
@@ -143,12 +223,15 @@ struct QueryBlock<V: EngineVector, let R: Int> {
     let tileSums: UnsafeMutablePointer<V>
     let tileWeighted: UnsafeMutablePointer<V>
     let previousMinimum: UnsafeMutablePointer<V>
+    /// Query i is key i and must not attend to it.
+    let leaveOneOut: Bool
 
     static var W: Int { V.scalarCount }
 
-    init(layout: GaussianEngine.Layout<Scalar>, queries: UnsafePointer<Double>, range: Range<Int>) {
+    init(layout: GaussianEngine.Layout<Scalar>, queries: UnsafePointer<Double>, range: Range<Int>, leaveOneOut: Bool = false) {
         self.layout = layout
         self.range = range
+        self.leaveOneOut = leaveOneOut
         let d = layout.d, p = layout.p, W = Self.W
         paddedCount = (range.count + R - 1) / R * R
         q = .allocate(capacity: paddedCount * d)
@@ -174,21 +257,27 @@ struct QueryBlock<V: EngineVector, let R: Int> {
 
     /// Streams every key tile past every register block of this query block.
     func run<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type) {
+        run(D.self, P.self, keys: 0..<layout.stride)
+    }
+
+    /// Streams the key vectors in `keys` (bounds multiples of W) past every register block.
+    func run<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type, keys: Range<Int>) {
         let d = D.value == 0 ? layout.d : D.value
         let p = P.value == 0 ? layout.p : P.value
         let W = Self.W
-        seedMinimum(d: d)
+        seedMinimum(d: d, first: keys.lowerBound)
         // Tiles of about 128 KiB of coordinates: resident in L2 while all blocks pass over them.
         let tile = Swift.max(W, (16384 / d) / W * W)
-        var k0 = 0
-        while k0 < layout.stride {
-            let k1 = Swift.min(layout.stride, k0 + tile)
+        var k0 = keys.lowerBound
+        while k0 < keys.upperBound {
+            let k1 = Swift.min(keys.upperBound, k0 + tile)
             var slot = 0
             while slot < paddedCount {
                 previousMinimum.update(from: minimum + slot, count: R)
                 tileSums.update(repeating: .zero, count: R)
                 tileWeighted.update(repeating: .zero, count: R * p)
-                registerBlock(D.self, P.self, d: d, p: p, from: k0, to: k1, queries: q + slot * d, minimum: minimum + slot)
+                registerBlock(D.self, P.self, d: d, p: p, from: k0, to: k1, queries: q + slot * d, minimum: minimum + slot,
+                              firstSelf: leaveOneOut ? range.lowerBound + slot : Int.max / 2)
                 merge(slot: slot, p: p)
                 slot += R
             }
@@ -198,13 +287,24 @@ struct QueryBlock<V: EngineVector, let R: Int> {
 
     /// Starts each lane's running minimum at the a of its first key (padding: the largest finite
     /// value), so that m is a real distance from the start and m − e never cancels.
-    func seedMinimum(d: Int) {
-        let X = layout.keys.baseAddress!
+    func seedMinimum(d: Int, first: Int) {
+        let X = layout.keys.baseAddress! + first, W = Self.W
         for slot in 0..<paddedCount {
             var a = V.zero
             for j in 0..<d {
                 let diff = UnsafeRawPointer(X + j * layout.stride).loadUnaligned(as: V.self) - V(repeating: q[slot * d + j])
                 a = a.addingProduct(diff, diff)
+            }
+            if leaveOneOut {
+                // The query's own key must not seed its lane: take the smallest a of the other
+                // real keys of the vector instead (there is one, as n ≥ 2), so the seed is still
+                // a real distance and m − e never cancels.
+                let own = range.lowerBound + Swift.min(slot, range.count - 1)
+                if own >= first && own < first + W {
+                    var other = Scalar.infinity
+                    for lane in 0..<Swift.min(W, layout.n - first) where lane != own - first { other = Swift.min(other, a[lane]) }
+                    a[own - first] = other
+                }
             }
             minimum[slot] = V.minimum(a, V(repeating: Scalar.greatestFiniteMagnitude))
         }
@@ -215,13 +315,15 @@ struct QueryBlock<V: EngineVector, let R: Int> {
     /// negative multiply-adds, so a new minimum shows as e > 0.
     @inline(__always)
     func registerBlock<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type, d: Int, p: Int, from k0: Int, to k1: Int,
-                                                     queries q: UnsafeMutablePointer<Scalar>, minimum: UnsafeMutablePointer<V>) {
+                                                     queries q: UnsafeMutablePointer<Scalar>, minimum: UnsafeMutablePointer<V>,
+                                                     firstSelf: Int) {
         let X = UnsafePointer(layout.keys.baseAddress!), Y = UnsafePointer(layout.values.baseAddress!)
         let stride = layout.stride
         var m = InlineArray<R, V>(repeating: .zero)
         var s = InlineArray<R, V>(repeating: .zero)
         var t = InlineArray<R, V>(repeating: .zero)
         for r in 0..<R { m[r] = minimum[r] }
+        let lastSelf = Swift.min(firstSelf + R - 1, range.upperBound - 1)
         var k = k0
         while k < k1 {
             // e = m − Σⱼ diffⱼ², the base-2 log weight relative to the lane's running minimum m,
@@ -255,6 +357,14 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                     }
                 }
                 for r in 0..<R { e[r] += f[r] }
+            }
+            // Leave-one-out: the R queries are keys firstSelf…lastSelf; their own keys get
+            // weight 2^−∞ = 0 before they can move a minimum. One or two key vectors per block.
+            if k &+ Self.W > firstSelf && k <= lastSelf {
+                for r in 0..<R {
+                    let lane = Swift.min(firstSelf &+ r, lastSelf) &- k
+                    if lane >= 0 && lane < Self.W { e[r][lane] = -.infinity }
+                }
             }
             if V.anyPositive(e) {
                 // Some lane found a nearer key (e > 0): move its minimum down by e, to that key's

@@ -39,11 +39,8 @@ enum LeaveOneOutEngine {
         // Coordinates (x − c)·|w|·√(log₂e / 2): then Σₖ Δ′² is the negative base-2 log weight.
         let root = (1.4426950408889634 / 2).squareRoot()
         let scale = w.map { $0.magnitude * root }
-        let center = (0..<d).map { j -> Double in
-            var lo = Double.infinity, hi = -Double.infinity
-            for i in 0..<n { lo = min(lo, keys[i, j]); hi = max(hi, keys[i, j]) }
-            return lo / 2 + hi / 2
-        }
+        // Centred on the median, so the bulk of the points keeps full precision (see GaussianEngine.Layout).
+        let center = (0..<d).map { j -> Double in (0..<n).map { keys[$0, j] }.sorted()[n / 2] }
         var x = [Double](repeating: 0, count: d * stride)
         var y = [Double](repeating: 0, count: stride)
         for i in 0..<n {

@@ -97,7 +97,9 @@ enum StreamingEngine {
     /// Redoes, exactly in log space and on all cores, the queries a fast engine flagged (as
     /// empty) because it could not vouch for their result; those with positive total weight are
     /// no longer empty.
-    static func redoInLogSpace(_ problem: AttentionProblem, queries: Matrix, threads: Int, _ result: inout PooledResult) {
+    /// With `leaveOneOut`, the queries are the keys and query i excludes key i.
+    static func redoInLogSpace(_ problem: AttentionProblem, queries: Matrix, threads: Int, leaveOneOut: Bool = false,
+                               _ result: inout PooledResult) {
         let redo = result.isEmpty.indices.filter { result.isEmpty[$0] }
         guard !redo.isEmpty else { return }
         let p = problem.values.width, d = queries.columns
@@ -110,7 +112,7 @@ enum StreamingEngine {
                         let row = UnsafeMutablePointer<Double>.allocate(capacity: p)
                         defer { row.deallocate() }
                         for i in redo[range] {
-                            let total = poolLogSpace(problem, query: queryBase.base + i * d, into: row)
+                            let total = poolLogSpace(problem, query: queryBase.base + i * d, into: row, excluding: leaveOneOut ? i : -1)
                             if total > 0 {
                                 for c in 0..<p { output.base[i * p + c] = row[c] / total }
                                 flags.base[i] = false

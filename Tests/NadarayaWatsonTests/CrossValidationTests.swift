@@ -66,5 +66,67 @@ struct CrossValidationTests {
         #expect(selected.bandwidths[1] > 3 * selected.bandwidths[0])
         let common = try CrossValidation().score(keys: keys, targets: y, bandwidths: [selected.bandwidths[0]])
         #expect(selected.score < common)
+        // The quasi-Newton refinement ends at a local minimum: no 1% step along a feature improves.
+        for k in 0..<2 {
+            for factor in [0.99, 1.01] {
+                var h = selected.bandwidths
+                h[k] *= factor
+                let nearby = try CrossValidation().score(keys: keys, targets: y, bandwidths: h)
+                #expect(nearby >= selected.score * (1 - 1e-6), "feature \(k) × \(factor): \(nearby) < \(selected.score)")
+            }
+        }
+    }
+
+    /// 20 tight clusters of 12 points along x: the cluster means follow 5 sin(x/2) plus a
+    /// cluster-level deviation (σ 1.5), the points scatter around them (σ 0.5). CV has two minima:
+    /// averaging within a cluster (h ≈ 0.015, the global one: it captures each cluster's
+    /// deviation) and smoothing across neighbouring clusters (h ≈ 0.3).
+    static func clusteredData(seed: UInt64) -> (x: [Double], y: [Double]) {
+        var rng = SeededGenerator(seed: seed)
+        func normal() -> Double {
+            let u = 1 - Double.random(in: 0..<1, using: &rng), v = Double.random(in: 0..<1, using: &rng)
+            return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+        }
+        var x: [Double] = [], y: [Double] = []
+        for c in 0..<20 {
+            let mean = 5 * sin(0.5 * Double(c)) + 1.5 * normal()
+            for _ in 0..<12 {
+                x.append(Double(c) + Double.random(in: -0.02...0.02, using: &rng))
+                y.append(mean + 0.5 * normal())
+            }
+        }
+        return (x, y)
+    }
+
+    @Test("bimodal CV curve: a local search from Scott's width ends in the wrong minimum, ours in the global one")
+    func bimodal() throws {
+        let seed: UInt64 = 3
+        let (x, y) = Self.clusteredData(seed: seed)
+        let keys = Matrix(column: x)
+        let cv = CrossValidation()
+        func score(_ h: Double) -> Double { (try? cv.score(keys: keys, targets: y, bandwidths: [h])) ?? .infinity }
+
+        // The curve on a grid (2% steps): two local minima.
+        var grid: [(h: Double, cv: Double)] = []
+        var h = 0.002
+        while h < 20 { grid.append((h, score(h))); h *= 1.02 }
+        let minima = (1..<grid.count - 1).filter { grid[$0].cv < grid[$0 - 1].cv && grid[$0].cv < grid[$0 + 1].cv }.map { grid[$0] }
+        #expect(minima.count >= 2, "seed \(seed): minima \(minima)")
+        let global = grid.min { $0.cv < $1.cv }!
+
+        // A local search from Scott's width: downhill in steps of 10% until CV rises.
+        let scott = try BandwidthRule.scott.bandwidths(for: keys)[0]
+        var local = scott, value = score(scott)
+        let factor = score(scott / 1.1) < value ? 1 / 1.1 : 1.1
+        while true {
+            let next = score(local * factor)
+            guard next < value else { break }
+            (local, value) = (local * factor, next)
+        }
+        #expect(value > global.cv * 1.005 && local > 5 * global.h, "seed \(seed): the local search from \(scott) found \(local) with CV \(value); global \(global)")
+
+        let selected = try cv.select(keys: keys, targets: y)
+        #expect(selected.score <= global.cv * (1 + 1e-9), "seed \(seed): selected \(selected), grid minimum \(global)")
+        #expect(abs(selected.bandwidths[0] - global.h) < 0.01 * global.h, "seed \(seed): \(selected.bandwidths[0]) vs \(global.h)")
     }
 }

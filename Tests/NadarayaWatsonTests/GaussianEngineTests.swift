@@ -95,4 +95,32 @@ struct GaussianEngineTests {
         estimator.threads = 3
         #expect(try estimator.fit(keys: keys, values: values).predict(queries).elements == one.elements)
     }
+
+    @Test("leave-one-out (1-D windowed on sorted keys, and d > 1) equals the log-space reference without key i",
+          arguments: [(1, 0.05), (1, 0.7), (1, 40.0), (2, 0.3), (3, 1.5)])
+    func leaveOneOut(_ d: Int, _ h: Double) throws {
+        var rng = SeededGenerator(seed: UInt64(d * 1000) + UInt64(h * 100))
+        let n = 1003
+        // Widths down to 1/400 of the range: beyond that (q − k)/h itself carries more than
+        // 1e-12 of rounding in any implementation.
+        var keys = Matrix.random(rows: n, columns: d, in: 0...20, using: &rng)
+        // Duplicates (nearest neighbour at distance 0) and a far outlier.
+        for i in stride(from: 0, to: 60, by: 3) { for j in 0..<d { keys[i + 1, j] = keys[i, j] } }
+        for j in 0..<d { keys[n - 1, j] = 1e4 }
+        if d == 1 { keys = Matrix(column: keys.elements.sorted()) }
+        let values = Matrix.random(rows: n, columns: 1, in: -5...5, using: &rng)
+        let problem = AttentionProblem(kernel: .gaussian, form: .radial, keys: keys, bandwidths: Array(repeating: h, count: d),
+                                       values: .dense(values))
+        let fast = GaussianEngine.leaveOneOut(problem, threads: 2)
+        #expect(!fast.isEmpty.contains(true))
+        var worst = 0.0
+        keys.elements.withUnsafeBufferPointer { xs in
+            var row = 0.0
+            for i in 0..<n {
+                let total = StreamingEngine.poolLogSpace(problem, query: xs.baseAddress! + i * d, into: &row, excluding: i)
+                worst = max(worst, abs(fast.values[i] - row / total) / 5)
+            }
+        }
+        #expect(worst < 1e-12, "worst \(worst)")
+    }
 }
