@@ -262,6 +262,16 @@ struct QueryBlock<V: EngineVector, let R: Int> {
 
     /// Streams the key vectors in `keys` (bounds multiples of W) past every register block.
     func run<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type, keys: Range<Int>) {
+        // Two specialisations, so prediction's hot loop carries no leave-one-out test at all.
+        if leaveOneOut {
+            run(D.self, P.self, Fixed1.self, keys: keys)
+        } else {
+            run(D.self, P.self, Dynamic.self, keys: keys)
+        }
+    }
+
+    /// L: Fixed1 masks each query's own key (leave-one-out), Dynamic does not.
+    func run<D: FixedCount, P: FixedCount, L: FixedCount>(_: D.Type, _: P.Type, _: L.Type, keys: Range<Int>) {
         let d = D.value == 0 ? layout.d : D.value
         let p = P.value == 0 ? layout.p : P.value
         let W = Self.W
@@ -276,7 +286,7 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 previousMinimum.update(from: minimum + slot, count: R)
                 tileSums.update(repeating: .zero, count: R)
                 tileWeighted.update(repeating: .zero, count: R * p)
-                registerBlock(D.self, P.self, d: d, p: p, from: k0, to: k1, queries: q + slot * d, minimum: minimum + slot,
+                registerBlock(D.self, P.self, L.self, d: d, p: p, from: k0, to: k1, queries: q + slot * d, minimum: minimum + slot,
                               firstSelf: leaveOneOut ? range.lowerBound + slot : Int.max / 2)
                 merge(slot: slot, p: p)
                 slot += R
@@ -314,7 +324,7 @@ struct QueryBlock<V: EngineVector, let R: Int> {
     /// relative to the running minimum m of a = ‖q′ − k′‖²), computed as m − Σ diff² by fused
     /// negative multiply-adds, so a new minimum shows as e > 0.
     @inline(__always)
-    func registerBlock<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type, d: Int, p: Int, from k0: Int, to k1: Int,
+    func registerBlock<D: FixedCount, P: FixedCount, L: FixedCount>(_: D.Type, _: P.Type, _: L.Type, d: Int, p: Int, from k0: Int, to k1: Int,
                                                      queries q: UnsafeMutablePointer<Scalar>, minimum: UnsafeMutablePointer<V>,
                                                      firstSelf: Int) {
         let X = UnsafePointer(layout.keys.baseAddress!), Y = UnsafePointer(layout.values.baseAddress!)
@@ -360,7 +370,7 @@ struct QueryBlock<V: EngineVector, let R: Int> {
             }
             // Leave-one-out: the R queries are keys firstSelf…lastSelf; their own keys get
             // weight 2^−∞ = 0 before they can move a minimum. One or two key vectors per block.
-            if k &+ Self.W > firstSelf && k <= lastSelf {
+            if L.value == 1 && k &+ Self.W > firstSelf && k <= lastSelf {
                 for r in 0..<R {
                     let lane = Swift.min(firstSelf &+ r, lastSelf) &- k
                     if lane >= 0 && lane < Self.W { e[r][lane] = -.infinity }
