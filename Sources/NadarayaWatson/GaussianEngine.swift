@@ -74,6 +74,24 @@ enum GaussianEngine {
         return result
     }
 
+    /// ln Σₖ e^{−‖(q − kₖ)/h‖²/2} for every query, in float64: the log of the Gaussian kernel sum
+    /// a density needs, from the same pass as pooling. Queries the fast path cannot vouch for
+    /// are redone in log space.
+    ///
+    /// - Complexity: O(m·n·d) time, O((n + m)·d) memory.
+    static func logTotals(_ problem: AttentionProblem, queries: Matrix, threads: Int) -> [Double] {
+        var totals = [Double](repeating: 0, count: queries.rows)
+        let result = totals.withUnsafeMutableBufferPointer { out in
+            run(SIMD8<Double>.self, problem, queries, threads, leaveOneOut: false, logTotals: SharedOutput(base: out.baseAddress!))
+        }
+        queries.elements.withUnsafeBufferPointer { qs in
+            for i in 0..<queries.rows where result.isEmpty[i] || !totals[i].isFinite {
+                totals[i] = StreamingEngine.logTotalWeight(problem, query: qs.baseAddress! + i * queries.columns)
+            }
+        }
+        return totals
+    }
+
     /// Leave-one-out pooling of the keys over themselves: query i is key i and excludes it, so
     /// f₋ᵢ(xᵢ) = Σ_{j≠i} αᵢⱼ vⱼ, in float64, exact as `pool` (the self pair is masked inside the
     /// hot loop, never subtracted afterwards).
@@ -91,7 +109,7 @@ enum GaussianEngine {
     /// Runs the engine in vector type V; marks queries to redo as empty.
     /// With `leaveOneOut`, `queries` must be the keys; query i then excludes key i.
     static func run<V: EngineVector>(_: V.Type, _ problem: AttentionProblem, _ queries: Matrix, _ threads: Int,
-                                     leaveOneOut: Bool) -> PooledResult {
+                                     leaveOneOut: Bool, logTotals: SharedOutput<Double>? = nil) -> PooledResult {
         let layout = Layout<V.Scalar>(problem, lanes: V.scalarCount)
         defer { layout.deallocate() }
         let m = queries.rows, d = layout.d, p = layout.p
@@ -115,7 +133,7 @@ enum GaussianEngine {
                             case (_, 1): block.run(Dynamic.self, Fixed1.self)
                             default: block.run(Dynamic.self, Dynamic.self)
                             }
-                            block.finish(into: output.base, redo: redoFlags.base)
+                            block.finish(into: output.base, redo: redoFlags.base, logTotals: logTotals?.base)
                         } else {
                             let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range, leaveOneOut: leaveOneOut)
                             defer { block.deallocate() }
@@ -125,7 +143,7 @@ enum GaussianEngine {
                             case (_, 1): block.run(Dynamic.self, Fixed1.self)
                             default: block.run(Dynamic.self, Dynamic.self)
                             }
-                            block.finish(into: output.base, redo: redoFlags.base)
+                            block.finish(into: output.base, redo: redoFlags.base, logTotals: logTotals?.base)
                         }
                     }
                 }
@@ -437,7 +455,9 @@ struct QueryBlock<V: EngineVector, let R: Int> {
 
     /// Reduces the lanes of each query and writes T/S; flags queries whose result cannot be
     /// trusted (distances overflowed, or a non-finite result).
-    func finish(into output: UnsafeMutablePointer<Double>, redo: UnsafeMutablePointer<Bool>) {
+    /// With `logTotals`, also writes ln Σₖ e^{−‖(q − kₖ)/h‖²/2} per query: (log₂ S − min a)·ln 2.
+    func finish(into output: UnsafeMutablePointer<Double>, redo: UnsafeMutablePointer<Bool>,
+                logTotals: UnsafeMutablePointer<Double>? = nil) {
         let W = Self.W, p = layout.p
         let factors = UnsafeMutablePointer<Double>.allocate(capacity: W)
         defer { factors.deallocate() }
@@ -455,6 +475,7 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 factors[lane] = Double.exp2(smallest - Double(lanes[lane]))
                 s += sums[slot * W + lane] * factors[lane]
             }
+            if let logTotals { logTotals[i] = (Double.log2(s) - smallest) * 0.6931471805599453 }
             for c in 0..<p {
                 var t = 0.0
                 for lane in 0..<W { t += weighted[(slot * W + lane) * p + c] * factors[lane] }

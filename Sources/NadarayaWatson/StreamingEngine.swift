@@ -71,6 +71,29 @@ enum StreamingEngine {
         return total
     }
 
+    /// ln Σₖ α(q, kₖ) over every key but `excluded`: the log of the kernel sum (−∞ when every
+    /// weight is zero), in log space for kernels with infinite support or tiny compact sums.
+    ///
+    /// - Complexity: O(n·d).
+    static func logTotalWeight(_ problem: AttentionProblem, query q: UnsafePointer<Double>, excluding excluded: Int = -1) -> Double {
+        if problem.kernel.isCompact {
+            var total = 0.0
+            for k in 0..<problem.keyCount where k != excluded { total += problem.attention(query: q, key: k) }
+            if total >= linearSpaceFloor || total == 0 { return Double.log(total) }
+        }
+        var maximum = -Double.infinity, total = 0.0
+        for k in 0..<problem.keyCount where k != excluded {
+            let logWeight = problem.logAttention(query: q, key: k)
+            guard logWeight > -.infinity else { continue }
+            if logWeight > maximum {
+                total *= Double.exp(maximum - logWeight)
+                maximum = logWeight
+            }
+            total += Double.exp(logWeight - maximum)
+        }
+        return maximum + Double.log(total)
+    }
+
     /// Log-space online softmax over every key but `excluded`: T·e^{−M} in `row`, returns
     /// S·e^{−M} (so T/S is the answer).
     static func poolLogSpace(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>,

@@ -1,0 +1,104 @@
+import RealModule
+
+// Legend: n samples, m query points, d features, h widths (one per feature), c_d the kernel's
+// normalising constant in d dimensions.
+
+/// The Parzen-window (kernel) density estimate, the chapter's exercise 1:
+///
+///     p̂(x) = (1/n) Σᵢ K_h(x − xᵢ),   K_h(u) = c_d / (h₁⋯h_d) · α(u/h),
+///
+/// with α(u) = K(‖u‖) (radial) or ∏ⱼ K(uⱼ) (product) and c_d the constant that makes the kernel
+/// integrate to 1 over ℝᵈ (``Kernel/normalizingConstant(dimension:form:)``). So p̂ integrates to
+/// exactly 1. Nadaraya–Watson regression is the ratio of two such sums, which is why c_d and
+/// the widths' product cancel there and are kept here.
+///
+/// Evaluated in log space (ln Σ α by the log-sum-exp of the engines), so a point far from every
+/// sample gets a tiny positive density or an exact 0 — never NaN; the Gaussian sum runs on the
+/// fused SIMD engine.
+///
+/// ```swift
+/// let kde = try ParzenDensity(kernel: .gaussian, bandwidth: .silverman).fit(samples: Matrix(column: x))
+/// let p = try kde.density(Matrix(column: [0.0, 0.5, 1.0]))
+/// ```
+public struct ParzenDensity: Sendable {
+    public var kernel: Kernel
+    public var form: KernelForm
+    public var bandwidth: Bandwidth
+    /// Worker threads; nil uses every core. Results do not depend on it.
+    public var threads: Int?
+
+    public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, bandwidth: Bandwidth, threads: Int? = nil) {
+        self.kernel = kernel
+        self.form = form
+        self.bandwidth = bandwidth
+        self.threads = threads
+    }
+
+    /// Stores the samples (n × d) and resolves the widths.
+    ///
+    /// - Throws: ``NadarayaWatsonError`` for no samples or features, non-finite samples, an
+    ///   invalid or degenerate width, or a kernel with no density in this form (`constant`;
+    ///   radial `cauchy` in d ≥ 2).
+    /// - Complexity: O(n·d), plus the bandwidth rule's cost.
+    public func fit(samples: Matrix) throws -> FittedParzenDensity {
+        guard samples.rows > 0 else { throw NadarayaWatsonError.noKeys }
+        guard samples.columns > 0 else { throw NadarayaWatsonError.noFeatures }
+        try Validation.requireFinite(samples, as: .keys)
+        let d = samples.columns
+        guard let c = kernel.normalizingConstant(dimension: d, form: form) else {
+            let why = kernel == .constant ? "it is 1 everywhere and does not integrate"
+                : "its tail 1/r² is too heavy to integrate over ℝ^\(d); use --form product"
+            throw NadarayaWatsonError.invalidArgument("the \(kernel.rawValue) kernel (\(form.rawValue)) has no density: \(why)")
+        }
+        let h = try bandwidth.resolve(for: samples)
+        let problem = AttentionProblem(kernel: kernel, form: form, keys: samples, bandwidths: h,
+                                       values: .dense(Matrix(rows: samples.rows, columns: 1)))
+        // ln(c_d / (n ∏ hⱼ)), added to ln Σ α.
+        let logScale = Double.log(c) - Double.log(Double(samples.rows)) - h.map { Double.log($0) }.reduce(0, +)
+        return FittedParzenDensity(problem: problem, logScale: logScale, threads: threads ?? Parallel.defaultThreads)
+    }
+}
+
+/// A Parzen density with its samples: ready to evaluate.
+public struct FittedParzenDensity: Sendable {
+    let problem: AttentionProblem
+    let logScale: Double
+    let threads: Int
+
+    /// The widths in use, one per feature.
+    public var bandwidths: [Double] { problem.bandwidths }
+
+    /// ln p̂(x) for each row of `points` (m × d): finite, or −∞ where every kernel term is 0.
+    ///
+    /// - Complexity: O(m·n·d) time, O((n + m)·d) memory.
+    public func logDensity(_ points: Matrix) throws -> [Double] {
+        guard points.columns == problem.featureCount else {
+            throw NadarayaWatsonError.featureCountMismatch(expected: problem.featureCount, actual: points.columns)
+        }
+        try Validation.requireFinite(points, as: .queries)
+        var logSums: [Double]
+        if problem.kernel == .gaussian {
+            logSums = GaussianEngine.logTotals(problem, queries: points, threads: threads)
+        } else {
+            logSums = [Double](repeating: 0, count: points.rows)
+            let problem = self.problem, d = points.columns
+            logSums.withUnsafeMutableBufferPointer { out in
+                let output = SharedOutput(base: out.baseAddress!)
+                points.elements.withUnsafeBufferPointer { xs in
+                    let base = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
+                    Parallel.forEachBlock(count: points.rows, blockSize: 16, threads: threads) { range in
+                        for i in range { output.base[i] = StreamingEngine.logTotalWeight(problem, query: base.base + i * d) }
+                    }
+                }
+            }
+        }
+        return logSums.map { $0 + logScale }
+    }
+
+    /// p̂(x) for each row of `points` (m × d); 0 where every kernel term is 0 (or underflows).
+    ///
+    /// - Complexity: O(m·n·d) time, O((n + m)·d) memory.
+    public func density(_ points: Matrix) throws -> [Double] {
+        try logDensity(points).map { Double.exp($0) }
+    }
+}
