@@ -15,6 +15,8 @@ public struct PredictOptions: Sendable {
     public var threads: Int?
     public var strategy: EvaluationStrategy = .automatic
     public var precision: Precision = .double
+    /// Abramson's local widths around the given (pilot) bandwidth.
+    public var adaptive = false
 
     public init(train: String, query: String, kernel: Kernel, bandwidth: BandwidthArgument) {
         self.train = train
@@ -93,10 +95,11 @@ public enum PredictJob {
 
         try LibraryErrors.translate(training: training, query: query) {
             if options.classify {
-                let model = try NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
-                                                         emptyPolicy: options.empty, strategy: options.strategy,
-                                                         precision: options.precision, threads: options.threads)
-                    .fit(keys: keys, labels: training.labels())
+                var classifier = NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                                                          emptyPolicy: options.empty, strategy: options.strategy,
+                                                          precision: options.precision, threads: options.threads)
+                classifier.adaptive = options.adaptive
+                let model = try classifier.fit(keys: keys, labels: training.labels())
                 let probabilities = try model.probabilities(queries)
                 let best = model.mostProbable(probabilities)
                 for label in model.classes { writer.field("p_" + label) }
@@ -109,10 +112,11 @@ public enum PredictJob {
                 })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
             } else {
-                let model = try NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                var regressor = NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
                                                         emptyPolicy: options.empty, strategy: options.strategy,
                                                         precision: options.precision, threads: options.threads)
-                    .fit(keys: keys, values: training.targets())
+                regressor.adaptive = options.adaptive
+                let model = try regressor.fit(keys: keys, values: training.targets())
                 let predictions = try model.predict(queries)
                 writer.endRow()
                 let table = query.table

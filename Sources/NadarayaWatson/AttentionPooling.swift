@@ -11,7 +11,7 @@ struct AttentionPooling: Sendable {
 
     init(kernel: Kernel, form: KernelForm, keys: Matrix, values: PooledValues, bandwidth: Bandwidth,
          emptyPolicy: EmptyNeighbourhoodPolicy, strategy: EvaluationStrategy, precision: Precision = .double,
-         threads: Int?) throws {
+         threads: Int?, adaptive: Bool = false) throws {
         guard keys.rows > 0 else { throw NadarayaWatsonError.noKeys }
         guard keys.columns > 0 else { throw NadarayaWatsonError.noFeatures }
         try Validation.requireFinite(keys, as: .keys)
@@ -23,11 +23,17 @@ struct AttentionPooling: Sendable {
             throw NadarayaWatsonError.invalidArgument("threads should be at least 1, but is \(threads)")
         }
         let widths = try bandwidth.resolve(for: keys)
-        problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: widths, values: values)
+        var problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: widths, values: values)
+        let threads = threads ?? Parallel.defaultThreads
+        if adaptive {
+            problem.keyScales = KeyScales(AdaptiveBandwidth.factors(problem, threads: threads), dimension: keys.columns)
+        }
+        self.problem = problem
         self.emptyPolicy = emptyPolicy
-        self.strategy = strategy
+        // Per-key widths: only the plain engines (which evaluate α per pair) support them.
+        self.strategy = adaptive && strategy != .reference ? .streaming : strategy
         self.precision = precision
-        self.threads = threads ?? Parallel.defaultThreads
+        self.threads = threads
     }
 
     func validate(_ queries: Matrix) throws {

@@ -63,6 +63,8 @@ struct AttentionProblem: Sendable {
     /// One width per feature, each positive and finite.
     let bandwidths: [Double]
     let values: PooledValues
+    /// Per-key width factors λᵢ (adaptive widths hᵢ = λᵢ·h), or nil for fixed widths.
+    var keyScales: KeyScales? = nil
 
     var keyCount: Int { keys.rows }
     var featureCount: Int { keys.columns }
@@ -72,6 +74,7 @@ struct AttentionProblem: Sendable {
     /// −∞ outside a compact kernel's support.
     func logAttention(query q: UnsafePointer<Double>, key k: Int) -> Double {
         let d = featureCount
+        if let scales = keyScales { return scaledLogAttention(query: q, key: k, scales) }
         return keys.elements.withUnsafeBufferPointer { x in
             let row = k * d
             switch form {
@@ -88,10 +91,32 @@ struct AttentionProblem: Sendable {
         }
     }
 
+    /// log α with key k's widths λₖ·h: log K(u/λₖ) − d·log λₖ (the 1/hₖᵈ factor of a per-key
+    /// width does not cancel in the ratio, so it is kept).
+    func scaledLogAttention(query q: UnsafePointer<Double>, key k: Int, _ scales: KeyScales) -> Double {
+        let d = featureCount, inverse = scales.inverse[k]
+        return keys.elements.withUnsafeBufferPointer { x in
+            let row = k * d
+            switch form {
+            case .radial:
+                let s = squaredScaledDistance(q, x.baseAddress! + row) * inverse * inverse
+                return kernel.radialLogProfile(squaredDistance: s) - scales.logFactor[k]
+            case .product:
+                var sum = -scales.logFactor[k]
+                for j in 0..<d {
+                    sum += kernel.logProfile((q[j] - x[row + j]) / bandwidths[j] * inverse)
+                    if sum == -.infinity { break }
+                }
+                return sum
+            }
+        }
+    }
+
     /// The attention weight α(q, k) in linear space (no rescaling): exact for compact kernels,
     /// whose weights lie in [0, 1]; may underflow for kernels with infinite support.
     func attention(query q: UnsafePointer<Double>, key k: Int) -> Double {
         let d = featureCount
+        if let scales = keyScales { return Double.exp(scaledLogAttention(query: q, key: k, scales)) }
         return keys.elements.withUnsafeBufferPointer { x in
             let row = k * d
             switch form {
@@ -170,6 +195,22 @@ extension Kernel {
             default: return compactProfile(s.squareRoot())
             }
         }
+    }
+}
+
+/// Per-key width factors λᵢ and what the engines need of them.
+struct KeyScales: Sendable {
+    /// λᵢ.
+    let scale: [Double]
+    /// 1/λᵢ.
+    let inverse: [Double]
+    /// d·ln λᵢ, the log of the per-key factor λᵢᵈ that divides the kernel.
+    let logFactor: [Double]
+
+    init(_ scale: [Double], dimension d: Int) {
+        self.scale = scale
+        inverse = scale.map { 1 / $0 }
+        logFactor = scale.map { Double(d) * Double.log($0) }
     }
 }
 

@@ -13,6 +13,9 @@ public struct NadarayaWatsonClassifier: Sendable {
     public var precision: Precision
     /// Worker threads; nil uses every core. Results do not depend on it.
     public var threads: Int?
+    /// Local widths by Abramson's square-root law (``AdaptiveBandwidth``): key i gets λᵢ·h,
+    /// λᵢ = (g / p̂(kᵢ))^{1/2} from a fixed-width pilot density. Evaluated by the streaming engine.
+    public var adaptive = false
 
     public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, bandwidth: Bandwidth,
                 emptyPolicy: EmptyNeighbourhoodPolicy = .nan, strategy: EvaluationStrategy = .automatic,
@@ -39,7 +42,7 @@ public struct NadarayaWatsonClassifier: Sendable {
         let pooling = try AttentionPooling(kernel: kernel, form: form, keys: keys,
                                            values: .classes(indices: classes.indices, count: classes.classes.count),
                                            bandwidth: bandwidth, emptyPolicy: emptyPolicy, strategy: strategy,
-                                           precision: precision, threads: threads)
+                                           precision: precision, threads: threads, adaptive: adaptive)
         return FittedNadarayaWatsonClassifier(pooling: pooling, classes: classes.classes)
     }
 }
@@ -52,6 +55,8 @@ public struct FittedNadarayaWatsonClassifier: Sendable {
 
     /// The resolved widths, one per feature.
     public var bandwidths: [Double] { pooling.problem.bandwidths }
+    /// With ``NadarayaWatsonRegressor/adaptive``: the factor λᵢ of each key's width λᵢ·h; nil otherwise.
+    public var localWidthFactors: [Double]? { pooling.problem.keyScales?.scale }
 
     /// Class probabilities: an m × C matrix, columns in ``classes`` order, rows summing to 1
     /// (all NaN for an empty query under the `nan` policy).

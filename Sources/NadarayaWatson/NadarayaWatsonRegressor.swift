@@ -28,6 +28,9 @@ public struct NadarayaWatsonRegressor: Sendable {
     public var precision: Precision
     /// Worker threads; nil uses every core. Results do not depend on it.
     public var threads: Int?
+    /// Local widths by Abramson's square-root law (``AdaptiveBandwidth``): key i gets λᵢ·h,
+    /// λᵢ = (g / p̂(kᵢ))^{1/2} from a fixed-width pilot density. Evaluated by the streaming engine.
+    public var adaptive = false
 
     public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, bandwidth: Bandwidth,
                 emptyPolicy: EmptyNeighbourhoodPolicy = .nan, strategy: EvaluationStrategy = .automatic,
@@ -49,7 +52,7 @@ public struct NadarayaWatsonRegressor: Sendable {
     public func fit(keys: Matrix, values: Matrix) throws -> FittedNadarayaWatsonRegressor {
         let pooling = try AttentionPooling(kernel: kernel, form: form, keys: keys, values: .dense(values),
                                            bandwidth: bandwidth, emptyPolicy: emptyPolicy, strategy: strategy,
-                                           precision: precision, threads: threads)
+                                           precision: precision, threads: threads, adaptive: adaptive)
         return FittedNadarayaWatsonRegressor(pooling: pooling)
     }
 }
@@ -60,6 +63,8 @@ public struct FittedNadarayaWatsonRegressor: Sendable {
 
     /// The resolved widths, one per feature.
     public var bandwidths: [Double] { pooling.problem.bandwidths }
+    /// With ``NadarayaWatsonRegressor/adaptive``: the factor λᵢ of each key's width λᵢ·h; nil otherwise.
+    public var localWidthFactors: [Double]? { pooling.problem.keyScales?.scale }
     /// The keys (n × d).
     public var keys: Matrix { pooling.problem.keys }
 

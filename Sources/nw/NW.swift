@@ -16,7 +16,7 @@ struct NW: ParsableCommand {
         values, weighted by a kernel of the query's distance to each training key.
         """,
         version: "0.1.0",
-        subcommands: [Demo.self, Predict.self, BandwidthCommand.self, Train.self, Plot.self]
+        subcommands: [Demo.self, Predict.self, BandwidthCommand.self, Train.self, Density.self, Plot.self]
     )
 }
 

@@ -31,6 +31,9 @@ struct Predict: ParsableCommand {
     @Option(help: ArgumentHelp("What a query with zero total weight gets (compact kernels far from every key).", valueName: choices(EmptyNeighbourhoodPolicy.self)))
     var empty: String = EmptyNeighbourhoodPolicy.nan.rawValue
 
+    @Flag(help: "Local widths (Abramson): each training row's width is h·(g/p̂(xᵢ))^½ with p̂ the pilot density at width h and g its geometric mean; sparse regions get wider kernels.")
+    var adaptive = false
+
     @Option(help: ArgumentHelp("Also write the attention-weight matrix: one row per query, one column per TRAIN row.", valueName: "WEIGHTS.csv"))
     var weights: String?
 
@@ -47,6 +50,7 @@ struct Predict: ParsableCommand {
             for (given, name) in [(training.train, "--train"), (kernel, "--kernel"), (bandwidth, "--bandwidth"), (training.target, "--target"), (weights, "--weights")] where given != nil {
                 throw CommandLineError.option(name, "cannot be combined with --model (the model holds its training data, kernel and widths)")
             }
+            if adaptive { throw CommandLineError.option("--adaptive", "cannot be combined with --model (the model holds its widths)") }
             if classify { throw CommandLineError.option("--classify", "cannot be combined with --model (trained models are regressors)") }
             var options = ModelPredictOptions(model: model, query: try require(query, "--query"))
             options.output = output
@@ -63,6 +67,7 @@ struct Predict: ParsableCommand {
         )
         options.target = training.target
         options.classify = classify
+        options.adaptive = adaptive
         options.form = try choice(KernelForm.self, "--form", form)
         options.empty = try choice(EmptyNeighbourhoodPolicy.self, "--empty", empty)
         options.weights = weights

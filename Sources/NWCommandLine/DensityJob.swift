@@ -1,0 +1,80 @@
+import NadarayaWatson
+
+/// Everything `nw density` was asked to do.
+public struct DensityOptions: Sendable {
+    public var train: String
+    public var query: String
+    public var kernel: Kernel
+    public var bandwidth: BandwidthArgument
+    public var form: KernelForm = .radial
+    public var output: String?
+    public var threads: Int?
+
+    public init(train: String, query: String, kernel: Kernel, bandwidth: BandwidthArgument) {
+        self.train = train
+        self.query = query
+        self.kernel = kernel
+        self.bandwidth = bandwidth
+    }
+}
+
+/// `nw density`: the Parzen-window density of TRAIN's rows (every column a coordinate) at each
+/// QUERY row; writes QUERY's columns plus `density`, atomically.
+public enum DensityJob {
+    public static func run(_ options: DensityOptions) throws {
+        let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }
+        if options.train == FileIO.standardStreamName && options.query == FileIO.standardStreamName {
+            throw CommandLineError.option("--query", "cannot read standard input when --train does too")
+        }
+        let table = try CSVTable(bytes: FileIO.read(options.train), file: options.train)
+        try table.requireUniqueColumnNames()
+        guard table.rowCount > 0 else {
+            throw CommandLineError.line(options.train, 2, "no data rows after the header: a density needs at least one sample")
+        }
+        let names = table.header
+        let samples = try table.numbers(columns: Array(0..<table.columnCount))
+        let query = try QueryData(path: options.query, features: names, trainFile: options.train)
+        let points = try query.queries()
+        let bandwidth: Bandwidth
+        switch options.bandwidth {
+        case .widths:
+            bandwidth = .widths(try options.bandwidth.widths(features: names, trainFile: options.train)!)
+        case .method(.scott): bandwidth = .scott
+        case .method(.silverman): bandwidth = .silverman
+        case .method(.cv):
+            throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); for a density give numbers, scott or silverman")
+        }
+        let density: [Double]
+        do {
+            density = try ParzenDensity(kernel: options.kernel, form: options.form, bandwidth: bandwidth, threads: options.threads)
+                .fit(samples: samples).density(points)
+        } catch let error as NadarayaWatsonError {
+            switch error {
+            case let .degenerateBandwidth(feature, rule, reason):
+                throw CommandLineError.cell(options.train, line: 1, column: feature, name: names[feature],
+                                            "has a zero \(rule) bandwidth: \(reason); give --bandwidth explicitly")
+            case let .notEnoughData(needed, actual, reason):
+                throw CommandLineError.line(options.train, 1 + actual + 1,
+                                            "\(reason) needs at least \(needed) data rows, but there \(actual == 1 ? "is" : "are") \(actual)")
+            case .invalidArgument:
+                throw CommandLineError.option("--kernel", error.description)
+            default:
+                throw CommandLineError(error.description)
+            }
+        }
+        var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
+        for name in query.table.header { writer.field(name) }
+        writer.field("density")
+        writer.endRow()
+        let queryTable = query.table
+        writer.append(rows: CSVWriter.rows(count: queryTable.rowCount) { row, i in
+            for c in 0..<queryTable.columnCount { row.field(bytes: queryTable.bytes(row: i, column: c)) }
+            row.number(density[i])
+        })
+        if let output {
+            try output.commit(writer.bytes)
+        } else {
+            try FileIO.writeStandardOutput(writer.bytes)
+        }
+    }
+}
