@@ -177,20 +177,30 @@ public struct CrossValidation: Sendable {
         return (h, bestScore)
     }
 
+    /// The Gaussian CV score (radial = product) and its gradient ∂CV/∂log hₖ from the leave-one-out
+    /// engine of parametric pooling: CV = 2L/n with scales w = 1/h, and ∂w/∂log h = −w, so
+    /// ∂CV/∂log hₖ = −(2/n)·wₖ·∂L/∂wₖ.
+    ///
+    /// - Complexity: O(n²·d) time, O(n·d) memory.
+    static func gaussianScoreAndGradient(keys: Matrix, targets: [Double], bandwidths h: [Double],
+                                         threads: Int) -> (score: Double, gradient: [Double]) {
+        let n = Double(keys.rows), w = h.map { 1 / $0 }
+        let r = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: w, includeSelf: false, gradient: true, threads: threads)
+        return (2 * r.loss / n, w.indices.map { -2 / n * w[$0] * r.gradient[$0] })
+    }
+
     /// BFGS on log h with the Gaussian leave-one-out gradient and a backtracking (Armijo) line
     /// search; stops when a step gains less than 10⁻⁷ relative (far below the statistical noise of CV), or after 40 gradient evaluations.
     func quasiNewton(keys: Matrix, targets: [Double], from start: [Double], score startScore: Double,
                      counted: (Double) -> Void) -> (bandwidths: [Double], score: Double) {
-        let d = keys.columns, n = Double(keys.rows)
+        let d = keys.columns
         let threads = self.threads ?? Parallel.defaultThreads
-        // CV and ∂CV/∂log hₖ at log widths x: CV = 2L/n with w = 1/h, ∂w/∂log h = −w.
+        // CV and ∂CV/∂log hₖ at log widths x.
         func evaluate(_ x: [Double]) -> (value: Double, gradient: [Double]) {
-            let w = x.map { Double.exp(-$0) }
-            let r = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: w, includeSelf: false, gradient: true, threads: threads)
-            let value = 2 * r.loss / n
-            counted(value)
-            guard value.isFinite else { return (.infinity, Array(repeating: 0, count: d)) }
-            return (value, (0..<d).map { -2 / n * w[$0] * r.gradient[$0] })
+            let r = Self.gaussianScoreAndGradient(keys: keys, targets: targets, bandwidths: x.map { Double.exp($0) }, threads: threads)
+            counted(r.score)
+            guard r.score.isFinite, r.gradient.allSatisfy(\.isFinite) else { return (.infinity, Array(repeating: 0, count: d)) }
+            return (r.score, r.gradient)
         }
         var x = start.map { Double.log($0) }
         var (f, g) = evaluate(x)
@@ -200,7 +210,7 @@ public struct CrossValidation: Sendable {
         var H = (0..<d).map { i in (0..<d).map { j in i == j ? 1.0 : 0.0 } }
         let gradientNorm = g.map { $0 * $0 }.reduce(0, +).squareRoot()
         if gradientNorm > 0 { H = H.map { $0.map { $0 * Swift.min(1, 0.5 / gradientNorm) } } }
-        var budget = 40
+        var budget = 40, firstStep = true
         while budget > 0 {
             let direction = (0..<d).map { i in -(0..<d).map { j in H[i][j] * g[j] }.reduce(0, +) }
             let slope = zip(direction, g).map(*).reduce(0, +)
@@ -222,6 +232,12 @@ public struct CrossValidation: Sendable {
             let gain = f - next.f
             (x, f, g) = (next.x, next.f, next.g)
             if f < bestF { (bestX, bestF) = (x, f) }
+            if sy > 1e-300 && firstStep {
+                // Before the first update, scale H to the curvature just seen (Nocedal & Wright, 6.20).
+                let yy = y.map { $0 * $0 }.reduce(0, +)
+                H = (0..<d).map { i in (0..<d).map { j in i == j ? sy / yy : 0 } }
+            }
+            firstStep = false
             if sy > 1e-300 {
                 // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ.
                 let rho = 1 / sy

@@ -129,4 +129,23 @@ struct CrossValidationTests {
         #expect(selected.score <= global.cv * (1 + 1e-9), "seed \(seed): selected \(selected), grid minimum \(global)")
         #expect(abs(selected.bandwidths[0] - global.h) < 0.01 * global.h, "seed \(seed): \(selected.bandwidths[0]) vs \(global.h)")
     }
+
+    @Test("the Gaussian CV gradient in log h matches central finite differences of the score", arguments: [2, 3])
+    func gradient(_ d: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(70 + d))
+        let keys = Matrix.random(rows: 97, columns: d, in: 0...4, using: &rng)
+        let y = (0..<97).map { i in sin(2 * keys[i, 0]) + 0.5 * keys[i, d - 1] + Double.random(in: -0.2...0.2, using: &rng) }
+        let h = (0..<d).map { 0.3 + 0.25 * Double($0) }
+        let r = CrossValidation.gaussianScoreAndGradient(keys: keys, targets: y, bandwidths: h, threads: 2)
+        let cv = CrossValidation()
+        #expect(abs(r.score - (try cv.score(keys: keys, targets: y, bandwidths: h))) < 1e-14 * r.score)
+        let step = 1e-5
+        for k in 0..<d {
+            var up = h, down = h
+            up[k] *= exp(step)
+            down[k] *= exp(-step)
+            let numeric = (try cv.score(keys: keys, targets: y, bandwidths: up) - cv.score(keys: keys, targets: y, bandwidths: down)) / (2 * step)
+            #expect(abs(r.gradient[k] - numeric) < 1e-6 * max(1e-3, abs(numeric)), "feature \(k): \(r.gradient[k]) vs \(numeric)")
+        }
+    }
 }
