@@ -417,15 +417,7 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 w[r] = V.exp2NonPositive(e[r])
                 s[r] += w[r]
             }
-            if P.value == 1 {
-                let y = UnsafeRawPointer(Y + k).loadUnaligned(as: V.self)
-                for r in 0..<R { t[r] = t[r].addingProduct(w[r], y) }
-            } else {
-                for c in 0..<p {
-                    let y = UnsafeRawPointer(Y + (c &* stride &+ k)).loadUnaligned(as: V.self)
-                    for r in 0..<R { tileWeighted[r &* p &+ c] = tileWeighted[r &* p &+ c].addingProduct(w[r], y) }
-                }
-            }
+            accumulateValues(P.self, weights: w, into: &t, scratch: tileWeighted, values: Y, key: k, stride: stride, p: p)
             k &+= Self.W
         }
         for r in 0..<R {
@@ -483,6 +475,23 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 output[i * p + c] = value
                 if !value.isFinite { redo[i] = true }
             }
+        }
+    }
+}
+
+/// T += α·v over one key vector for R queries: in registers when p = 1 (`t`), in the tile
+/// scratch otherwise (`scratch[r·p + c]`). Shared by the SIMD engines' hot loops.
+@inline(__always)
+func accumulateValues<V: EngineVector, P: FixedCount, let R: Int>(_: P.Type, weights w: borrowing InlineArray<R, V>,
+                                                                   into t: inout InlineArray<R, V>, scratch: UnsafeMutablePointer<V>,
+                                                                   values Y: UnsafePointer<V.Scalar>, key k: Int, stride: Int, p: Int) {
+    if P.value == 1 {
+        let y = UnsafeRawPointer(Y + k).loadUnaligned(as: V.self)
+        for r in 0..<R { t[r] = t[r].addingProduct(w[r], y) }
+    } else {
+        for c in 0..<p {
+            let y = UnsafeRawPointer(Y + (c &* stride &+ k)).loadUnaligned(as: V.self)
+            for r in 0..<R { scratch[r &* p &+ c] = scratch[r &* p &+ c].addingProduct(w[r], y) }
         }
     }
 }

@@ -246,15 +246,7 @@ struct LinearQueryBlock<V: EngineVector, K: VectorProfile, let R: Int> {
                 s[r &+ 1] += w1
                 r &+= 2
             }
-            if P.value == 1 {
-                let y = UnsafeRawPointer(Y + k).loadUnaligned(as: V.self)
-                for r in 0..<R { t[r] = t[r].addingProduct(w[r], y) }
-            } else {
-                for c in 0..<p {
-                    let y = UnsafeRawPointer(Y + (c &* stride &+ k)).loadUnaligned(as: V.self)
-                    for r in 0..<R { tileWeighted[r &* p &+ c] = tileWeighted[r &* p &+ c].addingProduct(w[r], y) }
-                }
-            }
+            accumulateValues(P.self, weights: w, into: &t, scratch: tileWeighted, values: Y, key: k, stride: stride, p: p)
             k &+= V.scalarCount
         }
         for r in 0..<R {
