@@ -62,19 +62,6 @@ public enum DensityJob {
                 throw CommandLineError(error.description)
             }
         }
-        var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
-        for name in query.table.header { writer.field(name) }
-        writer.field("density")
-        writer.endRow()
-        let queryTable = query.table
-        writer.append(rows: CSVWriter.rows(count: queryTable.rowCount) { row, i in
-            for c in 0..<queryTable.columnCount { row.field(bytes: queryTable.bytes(row: i, column: c)) }
-            row.number(density[i])
-        })
-        if let output {
-            try output.commit(writer.bytes)
-        } else {
-            try FileIO.writeStandardOutput(writer.bytes)
-        }
+        try PredictJob.writeWithColumn(query.table, named: "density", density, to: output)
     }
 }

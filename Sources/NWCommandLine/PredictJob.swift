@@ -54,14 +54,19 @@ public enum PredictJob {
         } catch let error as NadarayaWatsonError {
             throw CommandLineError.file(options.model, error.description)
         }
-        var writer = CSVWriter()
-        for name in query.table.header { writer.field(name) }
-        writer.field("prediction")
+        try writeWithColumn(query.table, named: "prediction", predictions, to: output)
+    }
+
+    /// Writes every column of `table` (bytes as read) plus one numeric column, atomically to
+    /// `output` or to stdout.
+    static func writeWithColumn(_ table: CSVTable, named name: String, _ column: [Double], to output: AtomicFile?) throws {
+        var writer = CSVWriter(capacity: table.rowCount * (table.columnCount + 1) * 12)
+        for header in table.header { writer.field(header) }
+        writer.field(name)
         writer.endRow()
-        let table = query.table
         writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
             for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
-            row.number(predictions[i])
+            row.number(column[i])
         })
         if let output {
             try output.commit(writer.bytes)
