@@ -190,7 +190,7 @@ public struct CrossValidation: Sendable {
     }
 
     /// BFGS on log h with the Gaussian leave-one-out gradient and a backtracking (Armijo) line
-    /// search; stops when a step gains less than 10⁻⁷ relative (far below the statistical noise of CV), or after 40 gradient evaluations.
+    /// search; stops when a step gains less than 10⁻⁶ relative (far below the statistical noise of CV), or after 40 gradient evaluations.
     func quasiNewton(keys: Matrix, targets: [Double], from start: [Double], score startScore: Double,
                      counted: (Double) -> Void) -> (bandwidths: [Double], score: Double) {
         let d = keys.columns
@@ -249,7 +249,7 @@ public struct CrossValidation: Sendable {
                     }
                 }
             }
-            if gain <= 1e-7 * Swift.abs(f) { break }
+            if gain <= 1e-6 * Swift.abs(f) { break }
         }
         if startScore <= bestF { return (start, startScore) }
         return (bestX.map { Double.exp($0) }, bestF)
