@@ -34,10 +34,8 @@ struct KeyIndex: Sendable {
         var order = Array(0..<x.rows)
         var nodes: [Node] = []
         if d == 1 {
-            // Sort (value, index) pairs: ties broken by index, no closure over the matrix.
-            var pairs = x.elements.enumerated().map { ($0.element, $0.offset) }
-            pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-            order = pairs.map(\.1)
+            // By value, ties broken by index, in linear time.
+            order = RadixSort.sortedOrder(x.elements)
         } else {
             // Build the tree over `order` in place, splitting the widest scaled extent at the median.
             func build(_ start: Int, _ end: Int) -> Int {
