@@ -39,7 +39,7 @@ public struct CrossValidation: Sendable {
             // sorted keys, so each point visits only the keys that can carry weight.
             var (x, y) = (keys, targets)
             if keys.columns == 1 {
-                let order = (0..<n).sorted { (keys.elements[$0], $0) < (keys.elements[$1], $1) }
+                let order = RadixSort.sortedOrder(keys.elements)
                 x = Matrix(column: order.map { keys.elements[$0] })
                 y = order.map { targets[$0] }
             }
