@@ -31,7 +31,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Evaluation engine.", visibility: .hidden))
     var strategy: String = EvaluationStrategy.automatic.rawValue
 
-    @Option(help: ArgumentHelp("Arithmetic of the Gaussian engine: double, or single for about twice the speed at ~1e-6 relative error.", valueName: choices(Precision.self)))
+    @Option(help: ArgumentHelp("Arithmetic of the SIMD engines (gaussian, logistic, cauchy, laplacian): double, or single for about twice the speed at ~1e-6 relative error.", valueName: choices(Precision.self)))
     var precision: String = Precision.double.rawValue
 
     func validatedPrecision() throws -> Precision {
