@@ -62,6 +62,18 @@ enum GaussianEngine {
             keys.deallocate()
             values.deallocate()
         }
+
+        /// The queries of `range` in the keys' coordinates, padded to a multiple of `R` by
+        /// repeating the last: (R·⌈count/R⌉ × d values, that padded count). The caller deallocates.
+        func scaledQueries(_ queries: UnsafePointer<Double>, range: Range<Int>, multipleOf R: Int) -> (UnsafeMutablePointer<Scalar>, Int) {
+            let padded = (range.count + R - 1) / R * R
+            let q = UnsafeMutablePointer<Scalar>.allocate(capacity: padded * d)
+            for slot in 0..<padded {
+                let i = range.lowerBound + Swift.min(slot, range.count - 1)
+                for j in 0..<d { q[slot * d + j] = Scalar((queries[i * d + j] - center[j]) * scale[j]) }
+            }
+            return (q, padded)
+        }
     }
 
     static func pool(_ problem: AttentionProblem, queries: Matrix, threads: Int, precision: Precision) -> PooledResult {
@@ -251,12 +263,7 @@ struct QueryBlock<V: EngineVector, let R: Int> {
         self.range = range
         self.leaveOneOut = leaveOneOut
         let d = layout.d, p = layout.p, W = Self.W
-        paddedCount = (range.count + R - 1) / R * R
-        q = .allocate(capacity: paddedCount * d)
-        for slot in 0..<paddedCount {
-            let i = range.lowerBound + Swift.min(slot, range.count - 1)
-            for j in 0..<d { q[slot * d + j] = Scalar((queries[i * d + j] - layout.center[j]) * layout.scale[j]) }
-        }
+        (q, paddedCount) = layout.scaledQueries(queries, range: range, multipleOf: R)
         minimum = .allocate(capacity: paddedCount)
         minimum.initialize(repeating: V(repeating: Scalar.greatestFiniteMagnitude), count: paddedCount)
         sums = .allocate(capacity: paddedCount * W)

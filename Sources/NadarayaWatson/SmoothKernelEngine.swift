@@ -172,12 +172,7 @@ struct LinearQueryBlock<V: EngineVector, K: VectorProfile, let R: Int> {
         self.layout = layout
         self.range = range
         let d = layout.d, p = layout.p
-        paddedCount = (range.count + R - 1) / R * R
-        q = .allocate(capacity: paddedCount * d)
-        for slot in 0..<paddedCount {
-            let i = range.lowerBound + Swift.min(slot, range.count - 1)
-            for j in 0..<d { q[slot * d + j] = Scalar((queries[i * d + j] - layout.center[j]) * layout.scale[j]) }
-        }
+        (q, paddedCount) = layout.scaledQueries(queries, range: range, multipleOf: R)
         sums = .allocate(capacity: paddedCount)
         sums.initialize(repeating: 0, count: paddedCount)
         weighted = .allocate(capacity: paddedCount * p)
