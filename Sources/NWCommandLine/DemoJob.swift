@@ -38,6 +38,7 @@ public enum DemoJob {
 
     /// Creates the directory (and its parents) unless it exists.
     static func makeDirectory(_ path: String) throws {
+        guard !path.isEmpty else { throw CommandLineError.option("--out", "should be a directory path, but is \"\"") }
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += component

@@ -73,6 +73,8 @@ struct FigureCommandTests {
         let result = try NW.run(["demo", "--out", file])
         #expect(result.status != 0)
         #expect(result.stderrLines.count == 1 && result.stderr.hasPrefix("nw: \(file): cannot create directory"), "\(result.stderr)")
+        let empty = try NW.run(["demo", "--out", ""])
+        #expect(empty.status != 0 && empty.stderrLines == ["nw: --out: should be a directory path, but is \"\""], "\(empty.stderr)")
     }
 
     @Test("nw plot: fit and heatmap as valid SVG, written atomically")
