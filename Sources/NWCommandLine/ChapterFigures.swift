@@ -49,11 +49,12 @@ public struct ChapterFigures: Sendable {
 
     // MARK: Figures
 
-    public func all() throws -> [DemoFigure] {
+    /// Every figure, and the chapter's trained parametric model they show.
+    public func all() throws -> (figures: [DemoFigure], trained: TrainedAttentionModel) {
         let trained = try trainParametric()
         let overfit = try trainParametric(epochs: 300, includeSelf: true)
         let honest = try trainParametric(epochs: 300)
-        return [
+        let figures = [
             kernelShapes(),
             try fits(name: "similarity-fits", title: "Attention pooling with different kernels (width 1)",
                      caption: "Nadaraya–Watson estimates ŷ for the kernels above on 40 noisy samples of y = 2 sin x + x (dashed). All kernels but the constant one give workable fits. The chapter calls the triangular kernel max(0, 1 − |u|) “Epanechikov”; the true Epanechnikov kernel 1 − u² is shown beside it.",
@@ -74,6 +75,7 @@ public struct ChapterFigures: Sendable {
             try parametricFit(trained),
             try parametricAttention(trained),
         ]
+        return (figures, trained)
     }
 
     /// The kernel profiles on [−2.5, 2.5], with the key at 0.

@@ -20,13 +20,12 @@ public enum DemoJob {
         let directory = options.outputDirectory
         try makeDirectory(directory)
         let chapter = ChapterFigures(seed: options.seed)
-        let figures = try chapter.all()
+        let (figures, trained) = try chapter.all()
         // Claim every file before writing any, so an unwritable directory fails up front.
         let files = try (figures.map { "\($0.name).svg" } + ["index.html"]).map { try AtomicFile(path: "\(directory)/\($0)") }
         for (file, figure) in zip(files, figures) { try file.commit(Array(figure.svg.utf8)) }
         try files.last!.commit(Array(indexHTML(figures, seed: options.seed).utf8))
 
-        let trained = try chapter.trainParametric()
         var summary = "nw demo: \(figures.count) figures and index.html in \(directory)/ (seed \(options.seed))\n"
         for figure in figures { summary += "  \(figure.name).svg  \(figure.title)\n" }
         summary += "parametric attention pooling (5 SGD steps, lr 0.5): w = \(NumberFormat.roundTrip(trained.scales[0])), "

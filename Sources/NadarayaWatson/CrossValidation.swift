@@ -130,20 +130,12 @@ public struct CrossValidation: Sendable {
         let points = kernel.isCompact ? 64 : 24
         let ln10 = 2.302585092994046
         let logFactors: [Double] = (0..<points).map { (i: Int) -> Double in -3 * ln10 + 5 * ln10 * Double(i) / Double(points - 1) }
-        let scan = logFactors.map { x in cv(base.map { $0 * Double.exp(x) }) }
-        var best = (logFactor: 0.0, score: Double.infinity)
-        for i in scan.indices where scan[i].isFinite {
-            let left = i > 0 ? scan[i - 1] : .infinity, right = i + 1 < scan.count ? scan[i + 1] : .infinity
-            guard scan[i] <= left && scan[i] <= right else { continue }
-            let refined = Self.brent(lo: logFactors[Swift.max(0, i - 1)], guess: logFactors[i], hi: logFactors[Swift.min(scan.count - 1, i + 1)],
-                                     guessValue: scan[i]) { x in cv(base.map { $0 * Double.exp(x) }) }
-            if refined.value < best.score { best = (refined.x, refined.value) }
-        }
-        guard best.score.isFinite else {
+        let common = { (x: Double) in cv(base.map { $0 * Double.exp(x) }) }
+        guard let best = Self.refineLocalMinima(logFactors, logFactors.map(common), common), best.value.isFinite else {
             throw NadarayaWatsonError.invalidArgument("cross-validation found no width with a finite score (every width leaves some point without neighbours)")
         }
-        var h = base.map { $0 * Double.exp(best.logFactor) }
-        var bestScore = best.score
+        var h = base.map { $0 * Double.exp(best.x) }
+        var bestScore = best.value
         guard d > 1 else { return (h, bestScore) }
 
         // 3. Per-feature widths.
@@ -160,16 +152,10 @@ public struct CrossValidation: Sendable {
             for k in 0..<d {
                 let logCurrent = Double.log(h[k])
                 let grid = (0..<9).map { logCurrent + Double.log(4) * Double($0 - 4) / 4 }
-                let values = grid.map { x -> Double in var t = h; t[k] = Double.exp(x); return cv(t) }
-                for i in values.indices where values[i].isFinite {
-                    let left = i > 0 ? values[i - 1] : .infinity, right = i + 1 < values.count ? values[i + 1] : .infinity
-                    guard values[i] <= left && values[i] <= right else { continue }
-                    let refined = Self.brent(lo: grid[Swift.max(0, i - 1)], guess: grid[i], hi: grid[Swift.min(grid.count - 1, i + 1)],
-                                             guessValue: values[i]) { x in var t = h; t[k] = Double.exp(x); return cv(t) }
-                    if refined.value < bestScore {
-                        bestScore = refined.value
-                        h[k] = Double.exp(refined.x)
-                    }
+                let along = { [h] (x: Double) -> Double in var t = h; t[k] = Double.exp(x); return cv(t) }
+                if let refined = Self.refineLocalMinima(grid, grid.map(along), along), refined.value < bestScore {
+                    bestScore = refined.value
+                    h[k] = Double.exp(refined.x)
                 }
             }
             if bestScore >= before * (1 - 1e-10) { break }
@@ -253,6 +239,19 @@ public struct CrossValidation: Sendable {
         }
         if startScore <= bestF { return (start, startScore) }
         return (bestX.map { Double.exp($0) }, bestF)
+    }
+
+    /// Brent's method inside the bracket of every local minimum of a scan (`values[i] = f(xs[i])`,
+    /// xs ascending); the best point found, or nil when no value is finite.
+    static func refineLocalMinima(_ xs: [Double], _ values: [Double], _ f: (Double) -> Double) -> (x: Double, value: Double)? {
+        var best: (x: Double, value: Double)?
+        for i in values.indices where values[i].isFinite {
+            let left = i > 0 ? values[i - 1] : .infinity, right = i + 1 < values.count ? values[i + 1] : .infinity
+            guard values[i] <= left && values[i] <= right else { continue }
+            let refined = brent(lo: xs[Swift.max(0, i - 1)], guess: xs[i], hi: xs[Swift.min(xs.count - 1, i + 1)], guessValue: values[i], f)
+            if refined.value < (best?.value ?? .infinity) { best = refined }
+        }
+        return best
     }
 
     /// Brent's minimisation (golden section with parabolic steps) of f on [lo, hi], starting at
