@@ -169,14 +169,14 @@ struct FigureRenderer {
         let cellHeight = figure.panelHeight / Double(max(1, heatmap.rows))
         document.append(##"<g shape-rendering="crispEdges">"##)
         for row in 0..<heatmap.rows {
+            let colors = (0..<heatmap.columns).map {
+                heatmap.colorMap.color(at: (heatmap.values[row * heatmap.columns + $0] - range.lowerBound) / span)
+            }
             var column = 0
             while column < heatmap.columns {
-                let color = heatmap.colorMap.color(at: (heatmap.values[row * heatmap.columns + column] - range.lowerBound) / span)
+                let color = colors[column]
                 var end = column + 1
-                while end < heatmap.columns,
-                      heatmap.colorMap.color(at: (heatmap.values[row * heatmap.columns + end] - range.lowerBound) / span) == color {
-                    end += 1
-                }
+                while end < heatmap.columns, colors[end] == color { end += 1 }
                 // Cells overlap their right and lower neighbours by a fraction of a unit so no
                 // hairline of background shows between them at any zoom.
                 document.append(##"<rect x="\##(n(x0 + Double(column) * cellWidth))" y="\##(n(y0 + Double(row) * cellHeight))" width="\##(n(Double(end - column) * cellWidth + 0.3))" height="\##(n(cellHeight + 0.3))" fill="\##(color.svg)"/>"##)
