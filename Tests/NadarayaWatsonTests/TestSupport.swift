@@ -20,6 +20,18 @@ extension Matrix {
     }
 }
 
+/// Seeded engine-test data: n keys and m queries in d features (queries reach a unit beyond the
+/// keys on each side), p value columns, one width per feature drawn from `widths`.
+func engineTestData(n: Int, m: Int, d: Int, p: Int, seed: UInt64, widths: ClosedRange<Double>)
+    -> (keys: Matrix, values: Matrix, queries: Matrix, h: [Double]) {
+    var rng = SeededGenerator(seed: seed)
+    let keys = Matrix.random(rows: n, columns: d, in: -3...5, using: &rng)
+    let values = Matrix.random(rows: n, columns: p, in: -10...10, using: &rng)
+    let queries = Matrix.random(rows: m, columns: d, in: -4...6, using: &rng)
+    let h = (0..<d).map { _ in Double.random(in: widths, using: &rng) }
+    return (keys, values, queries, h)
+}
+
 /// The kernels written out again, independently of `Kernel.profile`, straight from the table in
 /// the CLI contract.
 func plainProfile(_ kernel: Kernel, _ u: Double) -> Double {
