@@ -52,7 +52,7 @@ public enum DensityJob {
             switch error {
             case let .degenerateBandwidth(feature, rule, reason):
                 throw CommandLineError.cell(options.train, line: 1, column: feature, name: names[feature],
-                                            "has a zero \(rule) bandwidth: \(reason); give --bandwidth explicitly")
+                                            "has no usable \(rule) bandwidth: \(reason); give --bandwidth explicitly")
             case let .notEnoughData(needed, actual, reason):
                 throw CommandLineError.line(options.train, 1 + actual + 1,
                                             "\(reason) needs at least \(needed) data rows, but there \(actual == 1 ? "is" : "are") \(actual)")

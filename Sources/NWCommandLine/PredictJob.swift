@@ -176,7 +176,7 @@ enum LibraryErrors {
             case let .degenerateBandwidth(feature, rule, reason):
                 let column = training.featureColumns[feature]
                 throw CommandLineError.cell(training.file, line: 1, column: column, name: training.table.header[column],
-                                            "has a zero \(rule) bandwidth: \(reason); give --bandwidth explicitly")
+                                            "has no usable \(rule) bandwidth: \(reason); give --bandwidth explicitly")
             case let .notEnoughData(needed, actual, reason):
                 throw CommandLineError.line(training.file, 1 + actual + 1,
                                             "\(reason) needs at least \(needed) data rows, but there \(actual == 1 ? "is" : "are") \(actual)")

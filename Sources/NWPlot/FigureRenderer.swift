@@ -60,8 +60,16 @@ struct FigureRenderer {
         let finite = values.filter(\.isFinite)
         guard let lo = finite.min(), let hi = finite.max() else { return 0...1 }
         guard hi > lo else { return (lo - 0.5)...(hi + 0.5) }
-        let margin = (hi - lo) * 0.05
-        return (lo - margin)...(hi + margin)
+        // In halves, so that ±1.7·10³⁰⁸ neither overflows the span nor the margin.
+        let margin = (hi / 2 - lo / 2) * 0.1
+        let largest = Double.greatestFiniteMagnitude
+        return Swift.max(lo - margin, -largest)...Swift.min(hi + margin, largest)
+    }
+
+    /// (x − lo)/(hi − lo), computed in halves so that no difference overflows; the same number
+    /// where none would.
+    static func fraction(_ x: Double, of range: ClosedRange<Double>) -> Double {
+        (x / 2 - range.lowerBound / 2) / (range.upperBound / 2 - range.lowerBound / 2)
     }
 
     static func union(_ ranges: [ClosedRange<Double>]) -> ClosedRange<Double> {
@@ -75,12 +83,11 @@ struct FigureRenderer {
                    into document: inout SVGDocument) {
         let W = figure.panelWidth, H = figure.panelHeight, y0 = top
         let xRange = xRange(panel)
-        let xSpan = xRange.upperBound - xRange.lowerBound, ySpan = yRange.upperBound - yRange.lowerBound
         let isHeatmap = panel.heatmap != nil
-        func sx(_ x: Double) -> Double { x0 + (x - xRange.lowerBound) / xSpan * W }
+        func sx(_ x: Double) -> Double { x0 + Self.fraction(x, of: xRange) * W }
         // Heatmaps put row 0 at the top.
         func sy(_ y: Double) -> Double {
-            isHeatmap ? y0 + (y - yRange.lowerBound) / ySpan * H : y0 + H - (y - yRange.lowerBound) / ySpan * H
+            isHeatmap ? y0 + Self.fraction(y, of: yRange) * H : y0 + H - Self.fraction(y, of: yRange) * H
         }
         let clip = "panel\(index)"
         document.append(##"<clipPath id="\##(clip)"><rect x="\##(n(x0))" y="\##(n(y0))" width="\##(n(W))" height="\##(n(H))"/></clipPath>"##)
@@ -109,14 +116,14 @@ struct FigureRenderer {
 
         // Ticks: nice values on data axes; row and column indices (at cell centres) on heatmaps.
         let xTicks = isHeatmap ? Self.indexTicks(panel.heatmap!.columns) : NiceTicks.ticks(from: xRange.lowerBound, to: xRange.upperBound)
-        let xDecimals = isHeatmap ? 0 : NiceTicks.decimals(for: NiceTicks.step(span: xSpan))
+        let xDecimals = isHeatmap ? 0 : NiceTicks.decimals(for: NiceTicks.step(from: xRange.lowerBound, to: xRange.upperBound))
         for tick in xTicks {
             let x = sx(isHeatmap ? tick + 0.5 : tick)
             document.append(##"<line x1="\##(n(x))" y1="\##(n(y0 + H))" x2="\##(n(x))" y2="\##(n(y0 + H + 4))" stroke="#000000" stroke-width="0.8"/>"##)
             document.append(##"<text x="\##(n(x))" y="\##(n(y0 + H + 15))" text-anchor="middle">\##(SVGDocument.fixed(tick, decimals: xDecimals))</text>"##)
         }
         let yTicks = isHeatmap ? Self.indexTicks(panel.heatmap!.rows) : NiceTicks.ticks(from: yRange.lowerBound, to: yRange.upperBound)
-        let yDecimals = isHeatmap ? 0 : NiceTicks.decimals(for: NiceTicks.step(span: ySpan))
+        let yDecimals = isHeatmap ? 0 : NiceTicks.decimals(for: NiceTicks.step(from: yRange.lowerBound, to: yRange.upperBound))
         for tick in yTicks {
             let y = sy(isHeatmap ? tick + 0.5 : tick)
             document.append(##"<line x1="\##(n(x0 - 4))" y1="\##(n(y))" x2="\##(n(x0))" y2="\##(n(y))" stroke="#000000" stroke-width="0.8"/>"##)

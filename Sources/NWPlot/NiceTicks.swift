@@ -7,7 +7,19 @@ public enum NiceTicks {
     /// - Complexity: O(1).
     public static func step(span: Double, count: Int = 6) -> Double {
         guard span > 0, span.isFinite, count > 0 else { return 1 }
-        let raw = span / Double(count)
+        return step(raw: span / Double(count))
+    }
+
+    /// The nice step for about `count` intervals over [lower, upper], for any finite ends: the
+    /// span is taken in halves (upper − lower overflows for ±1.7·10³⁰⁸), the same number where
+    /// it does not.
+    public static func step(from lower: Double, to upper: Double, count: Int = 6) -> Double {
+        let halfSpan = upper / 2 - lower / 2
+        guard halfSpan > 0, halfSpan.isFinite, count > 0 else { return 1 }
+        return step(raw: halfSpan / (Double(count) / 2))
+    }
+
+    static func step(raw: Double) -> Double {
         let magnitude = power10(Int((log10(raw)).rounded(.down)))
         for factor in [1, 2, 2.5, 5, 10] where factor * magnitude >= raw * (1 - 1e-9) {
             return factor * magnitude
@@ -20,7 +32,7 @@ public enum NiceTicks {
     /// - Complexity: O(count).
     public static func ticks(from lower: Double, to upper: Double, count: Int = 6) -> [Double] {
         guard lower.isFinite, upper.isFinite, upper > lower else { return lower.isFinite ? [lower] : [] }
-        let step = step(span: upper - lower, count: count)
+        let step = step(from: lower, to: upper, count: count)
         let first = (lower / step - 1e-9).rounded(.up), last = (upper / step + 1e-9).rounded(.down)
         guard last >= first else { return [] }
         return (0...Int(last - first)).map { ((first + Double($0)) * step).nonNegativeZero }

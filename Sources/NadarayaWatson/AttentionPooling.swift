@@ -8,6 +8,11 @@ struct AttentionPooling: Sendable {
     let strategy: EvaluationStrategy
     let precision: Precision
     let threads: Int
+    /// Per value column, the power of two the pooled values were divided by (nil: none).
+    let valueScales: [Double]?
+    /// Per value column, [min v, max v] of the (scaled) values: every pooled value is a convex
+    /// combination, so a result outside is rounding, and is clamped back.
+    let valueRanges: [ClosedRange<Double>]
 
     init(kernel: Kernel, form: KernelForm, keys: Matrix, values: PooledValues, bandwidth: Bandwidth,
          emptyPolicy: EmptyNeighbourhoodPolicy, strategy: EvaluationStrategy, precision: Precision = .double,
@@ -23,6 +28,29 @@ struct AttentionPooling: Sendable {
             throw NadarayaWatsonError.invalidArgument("threads should be at least 1, but is \(threads)")
         }
         let widths = try bandwidth.resolve(for: keys)
+        // Values pooled as v / 2ᵏ per column where |v| is extreme (exact), so that no weighted sum
+        // overflows: the result, multiplied back, lies in [min v, max v] as it must.
+        var values = values
+        var valueScales: [Double]? = nil
+        if case let .dense(v) = values {
+            let scales = (0..<v.columns).map { Statistics.normalizingScale(v.column($0)) }
+            if scales.contains(where: { $0 != 1 }) {
+                var scaled = v
+                for i in 0..<v.rows { for c in 0..<v.columns { scaled[i, c] = v[i, c] / scales[c] } }
+                values = .dense(scaled)
+                valueScales = scales
+            }
+        }
+        self.valueScales = valueScales
+        switch values {
+        case let .dense(v):
+            valueRanges = (0..<v.columns).map { c in
+                let column = v.column(c)
+                return column.min()!...column.max()!
+            }
+        case let .classes(_, count):
+            valueRanges = Array(repeating: 0...1, count: count)
+        }
         var problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: widths, values: values)
         let threads = threads ?? Parallel.defaultThreads
         if adaptive {
@@ -62,20 +90,7 @@ struct AttentionPooling: Sendable {
             }
         }
         let p = problem.values.width
-        if !problem.kernel.isCompact {
-            // Infinite support: "empty" only when the distances overflowed; take the limit.
-            queries.elements.withUnsafeBufferPointer { qs in
-                for i in 0..<queries.rows where result.isEmpty[i] {
-                    let w = problem.farLimitWeights(query: qs.baseAddress! + i * queries.columns)
-                    let row = UnsafeMutablePointer<Double>.allocate(capacity: p)
-                    defer { row.deallocate() }
-                    row.initialize(repeating: 0, count: p)
-                    for k in 0..<problem.keyCount where w[k] > 0 { problem.values.accumulate(key: k, weight: w[k], into: row) }
-                    for c in 0..<p { result.values[i * p + c] = row[c] }
-                    result.isEmpty[i] = false
-                }
-            }
-        }
+        problem.applyFarLimit(queries, to: &result)
         if let firstEmpty = result.isEmpty.firstIndex(of: true) {
             if emptyPolicy == .error { throw NadarayaWatsonError.emptyNeighbourhood(query: firstEmpty) }
             let mean = emptyPolicy == .mean ? problem.values.mean() : []
@@ -92,6 +107,15 @@ struct AttentionPooling: Sendable {
                         }
                     }
                 }
+            }
+        }
+        for i in 0..<queries.rows {
+            for c in 0..<p {
+                let v = result.values[i * p + c]
+                // NaN (the `nan` policy) stays NaN.
+                var clamped = v.isNaN ? v : Swift.min(Swift.max(v, valueRanges[c].lowerBound), valueRanges[c].upperBound)
+                if let valueScales { clamped *= valueScales[c] }
+                result.values[i * p + c] = clamped
             }
         }
         return Matrix(rows: queries.rows, columns: p, elements: result.values)

@@ -71,8 +71,33 @@ struct AttentionProblem: Sendable {
 
     /// The log attention weight log α(q, k) of query `q` (d elements) and key `k`, computed
     /// plainly from uⱼ = (qⱼ − kⱼ)/hⱼ: the definition every engine is tested against.
-    /// −∞ outside a compact kernel's support.
+    /// −∞ outside a compact kernel's support, and only where the true log weight is below
+    /// −1.8·10³⁰⁸: where the plain squares overflow, the kernels whose log weight grows slower
+    /// than u² (cauchy: −ln(1 + u²), laplacian and logistic: −|u|) are recomputed from wide
+    /// magnitudes (``wideLogAttention(query:key:)``).
     func logAttention(query q: UnsafePointer<Double>, key k: Int) -> Double {
+        let plain = plainLogAttention(query: q, key: k)
+        guard plain == -.infinity, kernel == .cauchy || kernel == .laplacian || kernel == .logistic else { return plain }
+        return wideLogAttention(query: q, key: k)
+    }
+
+    /// log α(q, k) from wide magnitudes: finite wherever the true value is a `Double`.
+    ///
+    /// - Complexity: O(d), a few times the plain cost; used only where that overflowed.
+    func wideLogAttention(query q: UnsafePointer<Double>, key k: Int) -> Double {
+        let inverse = keyScales?.inverse[k] ?? 1, logFactor = keyScales?.logFactor[k] ?? 0
+        let offsets = keys.elements.withUnsafeBufferPointer { x in
+            scaledOffsets(q, x.baseAddress! + k * featureCount).map { $0.times(inverse) }
+        }
+        switch form {
+        case .radial:
+            return kernel.logProfile(squaredDistance: WideMagnitude.sum(offsets, power: 2)) - logFactor
+        case .product:
+            return offsets.reduce(-logFactor) { $0 + kernel.logProfile(squaredDistance: WideMagnitude.sum([$1], power: 2)) }
+        }
+    }
+
+    func plainLogAttention(query q: UnsafePointer<Double>, key k: Int) -> Double {
         let d = featureCount
         if let scales = keyScales { return scaledLogAttention(query: q, key: k, scales) }
         return keys.elements.withUnsafeBufferPointer { x in
@@ -133,22 +158,6 @@ struct AttentionProblem: Sendable {
         }
     }
 
-    /// The key nearest to `q` by the Euclidean norm of (q − k)/h, other than `excluded`; the
-    /// first on ties.
-    ///
-    /// - Complexity: O(n·d).
-    func nearestKey(to q: UnsafePointer<Double>, excluding excluded: Int = -1) -> Int {
-        let d = featureCount
-        var best = -1, bestDistance = Double.infinity
-        keys.elements.withUnsafeBufferPointer { x in
-            for k in 0..<keyCount where k != excluded {
-                let squared = squaredScaledDistance(q, x.baseAddress! + k * d)
-                if squared < bestDistance { bestDistance = squared; best = k }
-            }
-        }
-        return best
-    }
-
     /// ‖(q − k)/h‖², uⱼ by division exactly as every engine computes it.
     @inline(__always)
     func squaredScaledDistance(_ q: UnsafePointer<Double>, _ key: UnsafePointer<Double>) -> Double {
@@ -198,6 +207,23 @@ extension Kernel {
     }
 }
 
+extension Kernel {
+    /// log K(r) for a wide squared radius s = r²: the plain ``radialLogProfile(squaredDistance:)``
+    /// where s is a comfortable `Double`, else the asymptotic forms, exact to rounding there:
+    /// −s/2 (gaussian, −∞ past the range), −ln s (cauchy), −r (laplacian and logistic: the
+    /// logistic's −2 ln(1 + e⁻ʳ) is below 2⁻¹⁰⁰⁰), −∞ for compact kernels (s ≥ 1).
+    func logProfile(squaredDistance s: WideMagnitude) -> Double {
+        if s.exponent < 1000 || s.significand == 0 { return radialLogProfile(squaredDistance: s.doubleValue) }
+        switch self {
+        case .gaussian: return -0.5 * s.doubleValue
+        case .constant: return 0
+        case .cauchy: return -AttentionProblem.logOnePlus(s)
+        case .laplacian, .logistic: return -s.squareRoot.doubleValue
+        default: return -.infinity
+        }
+    }
+}
+
 /// Per-key width factors λᵢ and what the engines need of them.
 struct KeyScales: Sendable {
     /// λᵢ.
@@ -219,4 +245,9 @@ struct KeyScales: Sendable {
 struct PooledResult {
     var values: [Double]
     var isEmpty: [Bool]
+
+    /// Every query flagged, for an engine that can vouch for none (the redo computes them all).
+    static func redoAll(queries m: Int, width p: Int) -> PooledResult {
+        PooledResult(values: Array(repeating: 0, count: m * p), isEmpty: Array(repeating: true, count: m))
+    }
 }

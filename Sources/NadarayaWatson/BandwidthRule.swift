@@ -27,67 +27,104 @@ public enum BandwidthRule: String, CaseIterable, Sendable, Codable {
         try Validation.requireFinite(keys, as: .keys)
         let factor = Double.pow(Double(n), -1 / Double(d + 4))
         return try (0..<d).map { j in
-            let column = keys.column(j)
-            let sd = Statistics.standardDeviation(column)
+            // On x / 2ᵏ (exact), so that neither the spread of ±10³⁰⁸ nor that of 5·10⁻³²⁴ leaves
+            // the range; the power of two is multiplied back last.
+            let (sd, scale) = Statistics.scaledStandardDeviation(keys.column(j))
             let h: Double
             switch self {
             case .scott:
                 guard sd > 0 else {
                     throw NadarayaWatsonError.degenerateBandwidth(feature: j, rule: rawValue, reason: "the feature is constant")
                 }
-                h = 1.06 * sd * factor
+                h = 1.06 * sd * factor * scale
             case .silverman:
-                let sorted = column.sorted()
+                let sorted = keys.column(j).map { $0 / scale }.sorted()
                 let iqr = Statistics.quantile(sorted: sorted, 0.75) - Statistics.quantile(sorted: sorted, 0.25)
                 let spread = Swift.min(sd, iqr / 1.349)
                 guard spread > 0 else {
                     let reason = sd > 0 ? "its interquartile range is 0" : "the feature is constant"
                     throw NadarayaWatsonError.degenerateBandwidth(feature: j, rule: rawValue, reason: reason)
                 }
-                h = 0.9 * spread * factor
+                h = 0.9 * spread * factor * scale
             }
             guard h.isFinite, h > 0 else {
-                throw NadarayaWatsonError.degenerateBandwidth(feature: j, rule: rawValue, reason: "the width underflows or overflows (\(h))")
+                let direction = h > 0 ? "overflows to infinity" : "underflows to zero"
+                throw NadarayaWatsonError.degenerateBandwidth(feature: j, rule: rawValue, reason: "the width \(direction)")
             }
             return h
         }
     }
 }
 
-/// Small, careful descriptive statistics.
+/// Small, careful descriptive statistics, defined for any finite data: each works on x / 2ᵏ with
+/// 2ᵏ the power of two just at or below max |x| (exact: a power-of-two scale changes no significand),
+/// so no sum, difference or square overflows or underflows, and scales back at the end.
 enum Statistics {
-    /// Mean by pairwise-free compensated (Neumaier) summation.
+    /// The power of two 2ᵏ ≤ max |xᵢ| < 2ᵏ⁺¹ (1 for all-zero or empty data).
+    static func scale(_ x: [Double]) -> Double {
+        let top = x.reduce(0) { Swift.max($0, $1.magnitude) }
+        guard top > 0, top.isFinite else { return 1 }
+        return Double(sign: .plus, exponent: top.exponent, significand: 1)
+    }
+
+    /// The power of two that brings max |xᵢ| into [1, 2) when it lies outside [2⁻⁶⁰, 2⁶⁰], else 1:
+    /// dividing by it is exact and changes nothing for ordinary data, and keeps sums of n such
+    /// numbers (in float32 as in float64) far from overflow and underflow.
+    static func normalizingScale(_ x: [Double]) -> Double {
+        let s = scale(x)
+        return s >= 0x1p-60 && s <= 0x1p60 ? 1 : s
+    }
+
+    /// Mean by compensated (Neumaier) summation of x / 2ᵏ: finite for finite data, inside
+    /// [min x, max x].
     static func mean(_ x: [Double]) -> Double {
+        let s = scale(x)
         var sum = 0.0, compensation = 0.0
-        for v in x {
+        for value in x {
+            let v = value / s
             let t = sum + v
             compensation += sum.magnitude >= v.magnitude ? (sum - t) + v : (v - t) + sum
             sum = t
         }
-        return (sum + compensation) / Double(x.count)
+        return (sum + compensation) / Double(x.count) * s
     }
 
-    /// Sample standard deviation (divisor n − 1), two passes: the mean first, then the squared
-    /// deviations from it, so a large common offset does not cancel catastrophically.
-    static func standardDeviation(_ x: [Double]) -> Double {
-        let m = mean(x)
+    /// Sample standard deviation (divisor n − 1) as `(sd of x / 2ᵏ, 2ᵏ)`: two passes — the mean
+    /// first, then the squared deviations from it — so a large common offset does not cancel
+    /// catastrophically, and neither the squares of 10³⁰⁸ nor those of 5·10⁻³²⁴ leave the range.
+    /// The product of the two may overflow (sd of ±1.7·10³⁰⁸ is 2.4·10³⁰⁸); keep them apart until
+    /// the result is known to be finite.
+    static func scaledStandardDeviation(_ x: [Double]) -> (sd: Double, scale: Double) {
+        let s = scale(x)
+        let y = x.map { $0 / s }
+        let m = mean(y)
         var sum = 0.0, compensation = 0.0
-        for v in x {
+        for v in y {
             let e = (v - m) * (v - m)
             let t = sum + e
             compensation += (sum - t) + e
             sum = t
         }
-        return ((sum + compensation) / Double(x.count - 1)).squareRoot()
+        return (((sum + compensation) / Double(x.count - 1)).squareRoot(), s)
     }
 
-    /// Hyndman–Fan type 7 quantile of sorted data: position (n − 1)·p, linear interpolation.
+    /// Sample standard deviation (divisor n − 1); +∞ only where the true value exceeds the
+    /// largest `Double`.
+    static func standardDeviation(_ x: [Double]) -> Double {
+        let (sd, s) = scaledStandardDeviation(x)
+        return sd * s
+    }
+
+    /// Hyndman–Fan type 7 quantile of sorted data: position (n − 1)·p, linear interpolation,
+    /// as x₍ₗ₎·(1 − f) + x₍ₗ₊₁₎·f, which cannot overflow (x₍ₗ₊₁₎ − x₍ₗ₎ can).
     static func quantile(sorted x: [Double], _ p: Double) -> Double {
         let position = Double(x.count - 1) * p
         let lower = Int(position.rounded(.down))
         let fraction = position - Double(lower)
         guard lower + 1 < x.count, fraction > 0 else { return x[lower] }
-        return x[lower] + fraction * (x[lower + 1] - x[lower])
+        let (a, b) = (x[lower], x[lower + 1])
+        let difference = b - a
+        return difference.isFinite ? a + fraction * difference : a * (1 - fraction) + b * fraction
     }
 }
 

@@ -33,6 +33,11 @@ public struct CrossValidation: Sendable {
         let h = try Validation.bandwidths(bandwidths, features: keys.columns)
         let n = keys.rows
         guard n >= 2 else { throw NadarayaWatsonError.notEnoughData(needed: 2, actual: n, reason: "cross-validation") }
+        let scale = Statistics.normalizingScale(targets)
+        if scale != 1 {
+            // CV(y) = 2²ᵏ·CV(y / 2ᵏ) exactly: extreme targets are scored where sums cannot overflow.
+            return try score(keys: keys, targets: targets.map { $0 / scale }, bandwidths: bandwidths) * scale * scale
+        }
         let threads = self.threads ?? Parallel.defaultThreads
         if kernel == .gaussian {
             // The fused engine with each point's own key masked in the hot loop; in 1-D on
@@ -44,7 +49,9 @@ public struct CrossValidation: Sendable {
                 y = order.map { targets[$0] }
             }
             let problem = AttentionProblem(kernel: .gaussian, form: form, keys: x, bandwidths: h, values: .dense(Matrix(column: y)))
-            let f = GaussianEngine.leaveOneOut(problem, threads: threads).values
+            var result = GaussianEngine.leaveOneOut(problem, threads: threads)
+            problem.applyFarLimit(x, leaveOneOut: true, to: &result)
+            let f = result.values
             var total = 0.0
             for i in 0..<n { total += (y[i] - f[i]) * (y[i] - f[i]) }
             return total / Double(n)
@@ -81,12 +88,17 @@ public struct CrossValidation: Sendable {
             total = StreamingEngine.poolLogSpace(problem, query: q, into: &weighted, excluding: i)
         }
         if total > 0 { return weighted / total }
+        if !problem.kernel.isCompact {
+            // Every log weight overflowed: the far limit, which always has weight.
+            let w = problem.farLimitWeights(query: q, excluding: i)
+            return zip(w, targets).reduce(0) { $0 + ($1.0 > 0 ? $1.0 * $1.1 : 0) }
+        }
         switch policy {
         case .nan, .error: return .nan
         case .mean:
-            var sum = 0.0
-            for k in 0..<targets.count where k != i { sum += targets[k] }
-            return sum / Double(targets.count - 1)
+            var others = targets
+            others.remove(at: i)
+            return Statistics.mean(others)
         case .nearest:
             return targets[problem.nearestKey(to: q, excluding: i)]
         }
@@ -114,6 +126,12 @@ public struct CrossValidation: Sendable {
     public func select(keys: Matrix, targets: [Double], progress: (_ evaluations: Int, _ best: Double) -> Void = { _, _ in })
         throws -> (bandwidths: [Double], score: Double) {
         let d = keys.columns
+        let scale = Statistics.normalizingScale(targets)
+        if scale != 1 {
+            // The minimiser does not change when y is divided by 2ᵏ (exact); CV scales by 2²ᵏ.
+            let selected = try select(keys: keys, targets: targets.map { $0 / scale }) { progress($0, $1 * scale * scale) }
+            return (selected.bandwidths, selected.score * scale * scale)
+        }
         let base = try BandwidthRule.scott.bandwidths(for: keys)
         var evaluations = 0, bestSeen = Double.infinity
         func cv(_ h: [Double]) -> Double {

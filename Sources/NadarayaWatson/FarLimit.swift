@@ -1,52 +1,98 @@
 import RealModule
 
-// Legend: n keys, d features, h widths.
+// Legend: n keys, d features, h widths, u = (q − k)/h, r = ‖u‖.
 
 extension AttentionProblem {
-    /// The attention weights of a query so far from every key that the squared scaled distances
-    /// overflow a `Double` (beyond ~10¹⁵⁴ widths), for kernels with infinite support.
+    /// The attention weights of a query so far from every key that each log weight is −∞ in
+    /// `Double` (beyond ~10¹⁵⁴ widths, or ~10³⁰⁸ for a product-form factor), for kernels with
+    /// infinite support.
     ///
-    /// Works with L = log₂ ‖(q − k)/h‖, finite for any finite input, and the kernels' asymptotic
-    /// weights: for gaussian, laplacian and logistic the weight ratio of two keys is
-    /// exp(−(r₁ − r₂)·…), so only the nearest key(s) keep weight (shared equally on exact ties);
-    /// for cauchy 1/(1 + r²) → r⁻², so weights ∝ 2^(−2(L − L_min)).
+    /// Works with wide magnitudes (``WideMagnitude``), finite for any finite input, and the
+    /// kernels' asymptotic weights: for gaussian, laplacian and logistic the weight ratio of two
+    /// keys is exp(−(r₁ − r₂)·…) with r₁ − r₂ itself astronomically large unless r₁ = r₂, so only
+    /// the nearest key(s) keep weight, shared equally on exact ties (distance: ``wideFarDistance(_:_:)``);
+    /// for cauchy the log weight −ln(1 + r²) (radial) or −Σⱼ ln(1 + uⱼ²) (product) is finite and
+    /// computed exactly from log₂ of the wide squares.
     ///
-    /// - Returns: n weights summing to 1.
+    /// - Parameter excluded: a key left out (leave-one-out), or −1.
+    /// - Returns: n weights summing to 1 (0 for the excluded key); all zero when no key is left.
     /// - Complexity: O(n·d).
-    func farLimitWeights(query q: UnsafePointer<Double>) -> [Double] {
+    func farLimitWeights(query q: UnsafePointer<Double>, excluding excluded: Int = -1) -> [Double] {
         let n = keyCount, d = featureCount
-        var logDistance = [Double](repeating: 0, count: n)
+        var weights = [Double](repeating: 0, count: n)
         keys.elements.withUnsafeBufferPointer { x in
-            for k in 0..<n {
-                // log₂|uⱼ| per feature, computed without overflow: |q − k| as 4·|q/4 − k/4|.
-                var terms = [Double](repeating: -.infinity, count: d)
-                for j in 0..<d {
-                    let difference = (q[j] / 4 - x[k * d + j] / 4).magnitude
-                    terms[j] = difference > 0 ? Double.log2(difference) + 2 - Double.log2(bandwidths[j]) : -.infinity
+            let key = { (k: Int) in x.baseAddress! + k * d }
+            let candidates = (0..<n).filter { $0 != excluded }
+            guard !candidates.isEmpty else { return }
+            // Adaptive widths λₖ·h: offsets divided by λₖ, and the factor λₖ^{−d} kept.
+            let inverse = { (k: Int) in keyScales?.inverse[k] ?? 1 }
+            if kernel == .cauchy {
+                let logWeights = candidates.map { k -> Double in
+                    let logFactor = keyScales?.logFactor[k] ?? 0
+                    let i2 = inverse(k) * inverse(k)
+                    return form == .radial
+                        ? -Self.logOnePlus(wideSquaredDistance(q, key(k)).times(i2)) - logFactor
+                        : -scaledOffsets(q, key(k)).reduce(logFactor) {
+                            $0 + Self.logOnePlus(WideMagnitude.sum([$1], power: 2).times(i2))
+                        }
                 }
-                // Radial: ½·log₂ Σ 2^(2Lⱼ); product: the largest term dominates the sum of |uⱼ|.
-                let top = terms.max()!
-                guard top > -.infinity else { logDistance[k] = -.infinity; continue }
-                switch form {
-                case .radial:
-                    var sum = 0.0
-                    for t in terms { sum += Double.exp2(2 * (t - top)) }
-                    logDistance[k] = top + Double.log2(sum) / 2
-                case .product:
-                    var sum = 0.0
-                    for t in terms { sum += Double.exp2(t - top) }
-                    logDistance[k] = top + Double.log2(sum)
-                }
+                let top = logWeights.max()!
+                for (k, w) in zip(candidates, logWeights) { weights[k] = Double.exp(w - top) }
+            } else {
+                let distances = candidates.map { wideFarDistance(q, key($0)).times(inverse($0)) }
+                let nearest = distances.min()!
+                for (k, r) in zip(candidates, distances) where r == nearest { weights[k] = 1 }
             }
         }
-        let nearest = logDistance.min()!
-        var weights: [Double]
-        if kernel == .cauchy {
-            weights = logDistance.map { Double.exp2(-2 * ($0 - nearest)) }
-        } else {
-            weights = logDistance.map { $0 == nearest ? 1 : 0 }
-        }
         let total = weights.reduce(0, +)
-        return weights.map { $0 / total }
+        return total > 0 ? weights.map { $0 / total } : weights
+    }
+
+    /// Gives every query an engine left empty its far-limit result, for kernels with infinite
+    /// support (whose weights are never truly all zero: "empty" there means every log weight
+    /// overflowed). Compact kernels' empty queries are left for the empty-neighbourhood policy.
+    ///
+    /// - Parameter leaveOneOut: the queries are the keys, and query i leaves key i out.
+    /// - Complexity: O(n·d) per empty query.
+    func applyFarLimit(_ queries: Matrix, leaveOneOut: Bool = false, to result: inout PooledResult) {
+        guard !kernel.isCompact, result.isEmpty.contains(true) else { return }
+        let p = values.width, d = queries.columns
+        let accumulator = UnsafeMutablePointer<Double>.allocate(capacity: p)
+        defer { accumulator.deallocate() }
+        queries.elements.withUnsafeBufferPointer { qs in
+            for i in 0..<queries.rows where result.isEmpty[i] {
+                let w = farLimitWeights(query: qs.baseAddress! + i * d, excluding: leaveOneOut ? i : -1)
+                accumulator.initialize(repeating: 0, count: p)
+                for k in 0..<keyCount where w[k] > 0 { values.accumulate(key: k, weight: w[k], into: accumulator) }
+                guard w.contains(where: { $0 > 0 }) else { continue }
+                for c in 0..<p { result.values[i * p + c] = accumulator[c] }
+                result.isEmpty[i] = false
+            }
+        }
+    }
+
+    /// ln(1 + t) for a wide t: log1p where t fits comfortably, else ln t (the dropped ln(1 + 1/t)
+    /// is below 2⁻⁶⁰, far under rounding of a number above 42).
+    static func logOnePlus(_ t: WideMagnitude) -> Double {
+        t.exponent < 60 || t.significand == 0
+            ? Double.log(onePlus: t.doubleValue)
+            : t.log2 * 0.6931471805599453
+    }
+
+    /// The key nearest to `q` by the Euclidean norm of (q − k)/h, other than `excluded`; the
+    /// first on ties. Defined for every finite input (distances as ``WideMagnitude``).
+    ///
+    /// - Returns: a key index, or −1 when no key is left.
+    /// - Complexity: O(n·d).
+    func nearestKey(to q: UnsafePointer<Double>, excluding excluded: Int = -1) -> Int {
+        let d = featureCount
+        var best = -1, bestDistance = WideMagnitude.zero
+        keys.elements.withUnsafeBufferPointer { x in
+            for k in 0..<keyCount where k != excluded {
+                let squared = wideSquaredDistance(q, x.baseAddress! + k * d)
+                if best < 0 || squared < bestDistance { bestDistance = squared; best = k }
+            }
+        }
+        return best
     }
 }

@@ -25,6 +25,10 @@ enum GaussianEngine {
         let keys: UnsafeMutableBufferPointer<Scalar>
         let values: UnsafeMutableBufferPointer<Scalar>
         let center: [Double], scale: [Double]
+        /// Whether every scaled key coordinate is finite in `Scalar`. Not so for keys or widths
+        /// at the ends of the range (h = 5·10⁻³²⁴ makes the scale ∞; ±1.7·10³⁰⁸ minus a centre
+        /// overflows; float32 ends at 3.4·10³⁸): then the engine cannot vouch for any query.
+        let isFinite: Bool
 
         /// - Parameter unit: what one width becomes in the engine's coordinates: √(log₂e / 2) for
         ///   the Gaussian (so that a = ‖q′ − k′‖² is the negative base-2 log weight).
@@ -46,9 +50,15 @@ enum GaussianEngine {
             keys.initialize(repeating: Scalar.infinity)
             values.initialize(repeating: 0)
             let (center, scale) = (self.center, self.scale)
+            var isFinite = true
             for k in 0..<n {
-                for j in 0..<d { keys[j * stride + k] = Scalar((x[k, j] - center[j]) * scale[j]) }
+                for j in 0..<d {
+                    let coordinate = Scalar((x[k, j] - center[j]) * scale[j])
+                    keys[j * stride + k] = coordinate
+                    isFinite = isFinite && coordinate.isFinite
+                }
             }
+            self.isFinite = isFinite
             (self.keys, self.values) = (keys, values)
             switch problem.values {
             case let .dense(v):
@@ -125,6 +135,7 @@ enum GaussianEngine {
         let layout = Layout<V.Scalar>(problem, lanes: V.scalarCount)
         defer { layout.deallocate() }
         let m = queries.rows, d = layout.d, p = layout.p
+        guard layout.isFinite else { return .redoAll(queries: m, width: p) }
         var values = [Double](repeating: 0, count: m * p)
         var redo = [Bool](repeating: false, count: m)
         values.withUnsafeMutableBufferPointer { out in
@@ -179,6 +190,7 @@ extension GaussianEngine {
         let layout = Layout<Double>(problem, lanes: W)
         defer { layout.deallocate() }
         let n = layout.n, p = layout.p
+        guard layout.isFinite else { return .redoAll(queries: n, width: p) }
         precondition((1..<n).allSatisfy { layout.keys[$0 - 1] <= layout.keys[$0] }, "keys should be sorted")
         var values = [Double](repeating: 0, count: n * p)
         var redo = [Bool](repeating: false, count: n)

@@ -123,12 +123,17 @@ enum LeaveOneOutEngine {
                                 let total = (s * factors).sum()
                                 let f = (t * factors).sum() / total
                                 P.base[i] = f
-                                if wantGradient {
+                                // A non-finite f (every other key's weight overflowed) or gradient
+                                // term (0 · ∞ from a key whose Δ′² overflowed) marks the point for
+                                // `exactPoint` below, gradient term included.
+                                if wantGradient && f.isFinite {
                                     let residual = f - y[i]
-                                    let block = i / blockSize
-                                    for j in 0..<d {
-                                        let a = ((v[j] * factors).sum() - f * (u[j] * factors).sum()) / total
-                                        G.base[block * d + j] += residual * a
+                                    let term = { (j: Int) in residual * (((v[j] * factors).sum() - f * (u[j] * factors).sum()) / total) }
+                                    if (0..<d).allSatisfy({ term($0).isFinite }) {
+                                        let block = i / blockSize
+                                        for j in 0..<d { G.base[block * d + j] += term(j) }
+                                    } else {
+                                        P.base[i] = .nan
                                     }
                                 }
                             }
@@ -136,6 +141,13 @@ enum LeaveOneOutEngine {
                     }
                 }
             }
+        }
+        // Points the SIMD pass could not vouch for, in index order (deterministic).
+        var redoneGradient = [Double](repeating: 0, count: d)
+        for i in 0..<n where !predictions[i].isFinite {
+            let point = exactPoint(i, keys: keys, targets: targets, scales: w, includeSelf: includeSelf)
+            predictions[i] = point.prediction
+            for j in 0..<d { redoneGradient[j] += point.gradientTerms[j] }
         }
         var loss = 0.0
         for i in 0..<n { loss += 0.5 * (predictions[i] - targets[i]) * (predictions[i] - targets[i]) }
@@ -145,10 +157,66 @@ enum LeaveOneOutEngine {
                 guard w[j] != 0 else { return 0 }
                 var sum = 0.0
                 for b in 0..<blocks { sum += blockGradient[b * d + j] }
+                sum += redoneGradient[j]
                 // Δ² = Δ′² / (w² log₂e / 2), so −w Σ … Δ² = −2 / (w log₂e) Σ … Δ′².
                 return -2 / (w[j] * 1.4426950408889634) * sum
             }
         }
         return Result(predictions: predictions, loss: loss, gradient: gradient)
+    }
+
+    /// One point's leave-one-out prediction and gradient terms, plainly in the caller's units and
+    /// natural logs, for the points whose SIMD sums overflowed (keys ~10¹⁵⁴ scaled units apart or
+    /// more): ℓⱼ = −½ Σₖ (Δⱼₖwₖ)² with Δ computed without overflow, the softmax with the maximum
+    /// subtracted, and where every ℓⱼ is −∞ the exact far limit — the nearest other key(s), whose
+    /// one-hot weights do not move with w (gradient terms 0).
+    ///
+    /// - Returns: fᵢ and, per feature, (fᵢ − yᵢ)·Σⱼ αᵢⱼ(yⱼ − fᵢ)Δ′ᵢⱼₖ² in the SIMD pass's scaled
+    ///   units (Δ′² = Δ²w² log₂e / 2).
+    /// - Complexity: O(n·d).
+    static func exactPoint(_ i: Int, keys: Matrix, targets: [Double], scales w: [Double], includeSelf: Bool)
+        -> (prediction: Double, gradientTerms: [Double]) {
+        let n = keys.rows, d = keys.columns
+        let halfLog2e = 1.4426950408889634 / 2
+        var maximum = -Double.infinity, total = 0.0, weighted = 0.0
+        var u = [Double](repeating: 0, count: d), v = [Double](repeating: 0, count: d)
+        var scaledSquares = [Double](repeating: 0, count: d)
+        for k in 0..<n where includeSelf || k != i {
+            var logWeight = 0.0
+            for j in 0..<d {
+                var difference = keys[i, j] - keys[k, j], doubled = 1.0
+                if !difference.isFinite { (difference, doubled) = (keys[i, j] / 2 - keys[k, j] / 2, 2) }
+                let t = difference * w[j] * doubled
+                scaledSquares[j] = t * t
+                logWeight -= 0.5 * t * t
+            }
+            guard logWeight > -.infinity else { continue }
+            if logWeight > maximum {
+                let factor = Double.exp(maximum - logWeight)
+                total *= factor
+                weighted *= factor
+                for j in 0..<d { u[j] *= factor; v[j] *= factor }
+                maximum = logWeight
+            }
+            let e = Double.exp(logWeight - maximum)
+            total += e
+            weighted += e * targets[k]
+            for j in 0..<d {
+                u[j] += e * scaledSquares[j] * halfLog2e
+                v[j] += e * targets[k] * scaledSquares[j] * halfLog2e
+            }
+        }
+        if total > 0 {
+            let f = weighted / total, residual = f - targets[i]
+            return (f, (0..<d).map { residual * (v[$0] - f * u[$0]) / total })
+        }
+        let problem = AttentionProblem(kernel: .gaussian, form: .radial, keys: keys, bandwidths: w.map { Swift.min(1 / $0.magnitude, .greatestFiniteMagnitude) },
+                                       values: .dense(Matrix(column: targets)))
+        let weights = keys.elements.withUnsafeBufferPointer { x in
+            problem.farLimitWeights(query: x.baseAddress! + i * d, excluding: includeSelf ? -1 : i)
+        }
+        var f = 0.0
+        for k in 0..<n where weights[k] > 0 { f += weights[k] * targets[k] }
+        return (f, [Double](repeating: 0, count: d))
     }
 }

@@ -50,7 +50,7 @@ extension NadarayaWatsonError: CustomStringConvertible {
         case let .nonFiniteInput(matrix, row, column, value):
             "\(matrix.rawValue) should be finite, but row \(row + 1), column \(column + 1) is \(value)"
         case let .degenerateBandwidth(feature, rule, reason):
-            "the \(rule) bandwidth of feature \(feature + 1) is zero: \(reason)"
+            "the \(rule) bandwidth of feature \(feature + 1) is unusable: \(reason)"
         case let .notEnoughData(needed, actual, reason):
             "\(reason) needs at least \(needed) rows, but there \(actual == 1 ? "is" : "are") \(actual)"
         case let .emptyNeighbourhood(query):

@@ -70,10 +70,21 @@ public struct ParametricAttentionPooling: Sendable {
         for epoch in 1...epochs {
             let result = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: w, includeSelf: includeSelf,
                                                     gradient: true, threads: threads)
-            guard result.loss.isFinite, result.gradient.allSatisfy(\.isFinite) else {
-                throw NadarayaWatsonError.invalidArgument("training diverged at epoch \(epoch): loss \(result.loss), w \(w)")
+            // Predictions are always finite (the far limit covers overflowing weights); what
+            // can leave the range is the loss of huge targets, or w under a too large step.
+            guard result.loss.isFinite else {
+                throw NadarayaWatsonError.invalidArgument(
+                    "training cannot continue at epoch \(epoch): the loss Σ ½(f − y)² exceeds the largest Double (rescale the target)")
+            }
+            guard result.gradient.allSatisfy(\.isFinite) else {
+                throw NadarayaWatsonError.invalidArgument(
+                    "training cannot continue at epoch \(epoch): the gradient of the loss exceeds the largest Double (rescale the data)")
             }
             state.update(&w, gradient: result.gradient)
+            guard w.allSatisfy(\.isFinite) else {
+                throw NadarayaWatsonError.invalidArgument(
+                    "training diverged at epoch \(epoch): w overflowed after a step of the learning rate \(learningRate) (lower it)")
+            }
             let record = TrainingEpoch(epoch: epoch, loss: result.loss, scales: w, gradient: result.gradient)
             history.append(record)
             onEpoch(record)

@@ -127,6 +127,7 @@ enum SmoothKernelEngine {
         let layout = GaussianEngine.Layout<V.Scalar>(problem, lanes: V.scalarCount, unit: K.unit)
         defer { layout.deallocate() }
         let m = queries.rows, d = layout.d, p = layout.p
+        guard layout.isFinite else { return .redoAll(queries: m, width: p) }
         let floor = linearSpaceFloor(V.Scalar.self)
         var values = [Double](repeating: 0, count: m * p)
         var redo = [Bool](repeating: false, count: m)
