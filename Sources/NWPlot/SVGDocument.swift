@@ -33,7 +33,11 @@ struct SVGDocument {
     static func fixed(_ value: Double, decimals: Int, trim: Bool = false) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value < 0 ? "-Infinity" : "Infinity") }
         let scale = NiceTicks.power10(decimals)
-        guard value.magnitude * scale < 1e17 else { return "\(value)" }
+        // Beyond what fixed notation shows well (axes of ±10³⁰⁸ or 10⁻³⁰⁰ data): 12 significant
+        // digits and an exponent, "-1.5e308", never the 17 digits of a rounded multiple.
+        if value.magnitude * scale >= 1e17 || (value != 0 && value.magnitude < 1e-9) {
+            return scientific(value)
+        }
         let scaled = (value * scale).rounded(.toNearestOrAwayFromZero)
         if scaled == 0 { return "0" }
         let negative = scaled < 0
@@ -48,6 +52,18 @@ struct SVGDocument {
             if !fractionText.isEmpty { text += "." + fractionText }
         }
         return text
+    }
+
+    /// `value` (finite, nonzero) as m·10ᵉ with 1 ≤ |m| < 10 to 12 significant digits: "2.5e-301".
+    static func scientific(_ value: Double) -> String {
+        var exponent = Int(NiceTicks.log10(value.magnitude).rounded(.down))
+        // 10ᵉ in two factors, so that neither overflows nor underflows at the ends of the range.
+        let half = exponent / 2
+        var mantissa = value / NiceTicks.power10(half) / NiceTicks.power10(exponent - half)
+        if mantissa.magnitude < 1 { mantissa *= 10; exponent -= 1 }
+        // A mantissa that rounds to 10 at 11 decimals is 1 of the next power.
+        if mantissa.magnitude >= 9.999999999995 { return (value < 0 ? "-1e" : "1e") + "\(exponent + 1)" }
+        return fixed(mantissa, decimals: 11, trim: true) + "e\(exponent)"
     }
 
     /// Text content or attribute value with &, <, >, " and ' escaped.
