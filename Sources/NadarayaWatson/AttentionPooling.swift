@@ -8,15 +8,21 @@ struct AttentionPooling: Sendable {
     let strategy: EvaluationStrategy
     let precision: Precision
     let threads: Int
-    /// Per value column, the power of two the pooled values were divided by (nil: none).
+    /// Per result column, the power of two the pooled values were divided by (nil: none).
     let valueScales: [Double]?
-    /// Per value column, [min v, max v] of the (scaled) values: every pooled value is a convex
+    /// Per result column, [min v, max v] of the values: every pooled value is a convex
     /// combination, so a result outside is rounding, and is clamped back.
     let valueRanges: [ClosedRange<Double>]
+    /// With sample weights, column 0 of the pooled values is the weight sᵢ / 2ᵏ and column c + 1
+    /// is sᵢ/2ᵏ · vᵢ_c: the ratio of the two is the weighted estimate (frequency weights).
+    let weighted: Bool
+    /// With sample weights, the training rows kept (weight > 0) and the original row count.
+    let keptRows: [Int]?
+    let originalRowCount: Int
 
     init(kernel: Kernel, form: KernelForm, keys: Matrix, values: PooledValues, bandwidth: Bandwidth,
          emptyPolicy: EmptyNeighbourhoodPolicy, strategy: EvaluationStrategy, precision: Precision = .double,
-         threads: Int?, adaptive: Bool = false) throws {
+         threads: Int?, adaptive: Bool = false, sampleWeights: [Double]? = nil) throws {
         guard keys.rows > 0 else { throw NadarayaWatsonError.noKeys }
         guard keys.columns > 0 else { throw NadarayaWatsonError.noFeatures }
         try Validation.requireFinite(keys, as: .keys)
@@ -27,30 +33,50 @@ struct AttentionPooling: Sendable {
         if let threads, threads < 1 {
             throw NadarayaWatsonError.invalidArgument("threads should be at least 1, but is \(threads)")
         }
-        let widths = try bandwidth.resolve(for: keys)
+        if adaptive && sampleWeights != nil {
+            throw NadarayaWatsonError.invalidArgument("adaptive widths cannot be combined with sample weights yet")
+        }
+        let kept = try SampleWeights(sampleWeights, count: keys.rows)
+        let keys = kept.select(keys)
+        let input = values
+        var values: PooledValues
+        switch input {
+        case let .dense(v): values = .dense(kept.select(v))
+        case let .classes(indices, count): values = .classes(indices: kept.kept.map { $0.map { indices[$0] } } ?? indices, count: count)
+        }
+        originalRowCount = kept.kept == nil ? keys.rows : sampleWeights!.count
+        keptRows = kept.kept
+        let widths = try bandwidth.resolve(for: keys, weights: kept.weights)
         // Values pooled as v / 2ᵏ per column where |v| is extreme (exact), so that no weighted sum
         // overflows: the result, multiplied back, lies in [min v, max v] as it must.
-        var values = values
-        var valueScales: [Double]? = nil
-        if case let .dense(v) = values {
-            let scales = (0..<v.columns).map { Statistics.normalizingScale(v.column($0)) }
-            if scales.contains(where: { $0 != 1 }) {
-                var scaled = v
-                for i in 0..<v.rows { for c in 0..<v.columns { scaled[i, c] = v[i, c] / scales[c] } }
-                values = .dense(scaled)
-                valueScales = scales
+        let p = values.width, n = keys.rows
+        let columns: [[Double]] = (0..<p).map { c in
+            switch values {
+            case let .dense(v): v.column(c)
+            case let .classes(indices, _): indices.map { $0 == c ? 1 : 0 }
             }
         }
-        self.valueScales = valueScales
-        switch values {
-        case let .dense(v):
-            valueRanges = (0..<v.columns).map { c in
-                let column = v.column(c)
-                return column.min()!...column.max()!
+        valueRanges = columns.map { $0.min()!...$0.max()! }
+        let scales = columns.map { kept.weights == nil ? Statistics.normalizingScale($0) : Statistics.scale($0) }
+        if let s = kept.weights {
+            let weightScale = Statistics.scale(s)
+            var augmented = Matrix(rows: n, columns: p + 1)
+            for i in 0..<n {
+                let w = s[i] / weightScale
+                augmented[i, 0] = w
+                for c in 0..<p { augmented[i, c + 1] = w * (columns[c][i] / scales[c]) }
             }
-        case let .classes(_, count):
-            valueRanges = Array(repeating: 0...1, count: count)
+            values = .dense(augmented)
+            valueScales = scales
+        } else if scales.contains(where: { $0 != 1 }), case let .dense(v) = values {
+            var scaled = v
+            for i in 0..<n { for c in 0..<p { scaled[i, c] = v[i, c] / scales[c] } }
+            values = .dense(scaled)
+            valueScales = scales
+        } else {
+            valueScales = nil
         }
+        weighted = kept.weights != nil
         var problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: widths, values: values)
         let threads = threads ?? Parallel.defaultThreads
         if adaptive {
@@ -89,7 +115,7 @@ struct AttentionPooling: Sendable {
                 result = SmoothKernelEngine.pool(problem, queries: queries, threads: threads, precision: precision)
             }
         }
-        let p = problem.values.width
+        let p = problem.values.width, m = queries.rows
         problem.applyFarLimit(queries, to: &result)
         if let firstEmpty = result.isEmpty.firstIndex(of: true) {
             if emptyPolicy == .error { throw NadarayaWatsonError.emptyNeighbourhood(query: firstEmpty) }
@@ -109,16 +135,19 @@ struct AttentionPooling: Sendable {
                 }
             }
         }
-        for i in 0..<queries.rows {
-            for c in 0..<p {
-                let v = result.values[i * p + c]
-                // NaN (the `nan` policy) stays NaN.
-                var clamped = v.isNaN ? v : Swift.min(Swift.max(v, valueRanges[c].lowerBound), valueRanges[c].upperBound)
-                if let valueScales { clamped *= valueScales[c] }
-                result.values[i * p + c] = clamped
+        // Back to the values' units: the weighted ratio, the power-of-two scale, the clamp to
+        // [min v, max v] (NaN, the `nan` policy, stays NaN).
+        let width = valueRanges.count, offset = weighted ? 1 : 0
+        var output = [Double](repeating: 0, count: m * width)
+        for i in 0..<m {
+            for c in 0..<width {
+                var v = result.values[i * p + c + offset]
+                if weighted { v /= result.values[i * p] }
+                if !v.isNaN { v = Swift.min(Swift.max(v * (valueScales?[c] ?? 1), valueRanges[c].lowerBound), valueRanges[c].upperBound) }
+                output[i * width + c] = v
             }
         }
-        return Matrix(rows: queries.rows, columns: p, elements: result.values)
+        return Matrix(rows: m, columns: width, elements: output)
     }
 
     /// The constant kernel's result without looking at the queries: every query gets the mean
@@ -171,6 +200,29 @@ struct AttentionPooling: Sendable {
                 }
             }
         }
-        return Matrix(rows: m, columns: n, elements: elements)
+        guard weighted || keptRows != nil else { return Matrix(rows: m, columns: n, elements: elements) }
+        // Frequency weights: αᵢsᵢ / Σ αₗsₗ (the `mean` policy: sᵢ / Σ sₗ), in TRAIN's row order with
+        // 0 for the rows of weight 0.
+        let s = (0..<n).map { problem.values.weight(key: $0) }
+        let N = originalRowCount
+        var full = Array(repeating: 0.0, count: m * N)
+        for i in 0..<m {
+            var total = 0.0
+            for k in 0..<n { total += elements[i * n + k] * s[k] }
+            for k in 0..<n {
+                let column = keptRows?[k] ?? k
+                full[i * N + column] = isEmpty[i] && emptyPolicy == .nan ? .nan : elements[i * n + k] * s[k] / total
+            }
+            if isEmpty[i] && emptyPolicy == .nan { for k in 0..<N { full[i * N + k] = .nan } }
+        }
+        return Matrix(rows: m, columns: N, elements: full)
+    }
+}
+
+extension PooledValues {
+    /// sᵢ/2ᵏ of a weighted problem's key k (column 0 of its values).
+    func weight(key k: Int) -> Double {
+        guard case let .dense(v) = self else { return 1 }
+        return v[k, 0]
     }
 }

@@ -16,9 +16,14 @@ public enum Bandwidth: Sendable, Equatable {
     ///
     /// - Complexity: O(1) for given widths, O(n·d·log n) at most for a rule.
     public func resolve(for keys: Matrix) throws -> [Double] {
+        try resolve(for: keys, weights: nil)
+    }
+
+    /// The widths for `keys` with frequency weights (nil: unit weights).
+    func resolve(for keys: Matrix, weights: [Double]?) throws -> [Double] {
         switch self {
         case let .widths(h): try Validation.bandwidths(h, features: keys.columns)
-        case let .rule(rule): try rule.bandwidths(for: keys)
+        case let .rule(rule): try rule.bandwidths(for: keys, weights: weights)
         }
     }
 }

@@ -21,15 +21,28 @@ public enum BandwidthRule: String, CaseIterable, Sendable, Codable {
     ///   ``NadarayaWatsonError/nonFiniteInput(matrix:row:column:value:)`` for NaN or ±∞ keys.
     /// - Complexity: O(n·d) for scott, O(n·d·log n) for silverman (it sorts each feature).
     public func bandwidths(for keys: Matrix) throws -> [Double] {
-        let n = keys.rows, d = keys.columns
+        try bandwidths(for: keys, weights: nil)
+    }
+
+    /// The rule with frequency weights sᵢ (nil: unit weights): n = Σ sᵢ, the weighted standard
+    /// deviation (divisor n − 1) and, for silverman, the weighted type 7 quartiles
+    /// (``Statistics/weightedQuantile(sorted:weights:_:)``) — with integer weights exactly the
+    /// rule on the rows repeated sᵢ times.
+    public func bandwidths(for keys: Matrix, weights: [Double]?) throws -> [Double] {
+        let d = keys.columns
+        let n = weights?.reduce(0, +) ?? Double(keys.rows)
         guard d > 0 else { throw NadarayaWatsonError.noFeatures }
-        guard n >= 2 else { throw NadarayaWatsonError.notEnoughData(needed: 2, actual: n, reason: "the \(rawValue) rule") }
+        guard n >= 2 else {
+            throw NadarayaWatsonError.notEnoughData(needed: 2, actual: Int(n.rounded(.down)), reason: "the \(rawValue) rule")
+        }
         try Validation.requireFinite(keys, as: .keys)
-        let factor = Double.pow(Double(n), -1 / Double(d + 4))
+        let factor = Double.pow(n, -1 / Double(d + 4))
         return try (0..<d).map { j in
             // On x / 2ᵏ (exact), so that neither the spread of ±10³⁰⁸ nor that of 5·10⁻³²⁴ leaves
             // the range; the power of two is multiplied back last.
-            let (sd, scale) = Statistics.scaledStandardDeviation(keys.column(j))
+            let column = keys.column(j)
+            let (sd, scale) = weights.map { Statistics.weightedScaledStandardDeviation(column, $0) }
+                ?? Statistics.scaledStandardDeviation(column)
             let h: Double
             switch self {
             case .scott:
@@ -38,8 +51,16 @@ public enum BandwidthRule: String, CaseIterable, Sendable, Codable {
                 }
                 h = 1.06 * sd * factor * scale
             case .silverman:
-                let sorted = keys.column(j).map { $0 / scale }.sorted()
-                let iqr = Statistics.quantile(sorted: sorted, 0.75) - Statistics.quantile(sorted: sorted, 0.25)
+                let iqr: Double
+                if let weights {
+                    let order = column.indices.sorted { column[$0] < column[$1] }
+                    let sorted = order.map { column[$0] / scale }, sortedWeights = order.map { weights[$0] }
+                    iqr = Statistics.weightedQuantile(sorted: sorted, weights: sortedWeights, 0.75)
+                        - Statistics.weightedQuantile(sorted: sorted, weights: sortedWeights, 0.25)
+                } else {
+                    let sorted = column.map { $0 / scale }.sorted()
+                    iqr = Statistics.quantile(sorted: sorted, 0.75) - Statistics.quantile(sorted: sorted, 0.25)
+                }
                 let spread = Swift.min(sd, iqr / 1.349)
                 guard spread > 0 else {
                     let reason = sd > 0 ? "its interquartile range is 0" : "the feature is constant"
@@ -48,8 +69,8 @@ public enum BandwidthRule: String, CaseIterable, Sendable, Codable {
                 h = 0.9 * spread * factor * scale
             }
             guard h.isFinite, h > 0 else {
-                let direction = h > 0 ? "overflows to infinity" : "underflows to zero"
-                throw NadarayaWatsonError.degenerateBandwidth(feature: j, rule: rawValue, reason: "the width \(direction)")
+                let reason = h > 0 ? "the width exceeds the largest finite number" : "the width is below the smallest positive number"
+                throw NadarayaWatsonError.degenerateBandwidth(feature: j, rule: rawValue, reason: reason)
             }
             return h
         }

@@ -35,6 +35,12 @@ public struct NadarayaWatsonClassifier: Sendable {
     ///   ``NadarayaWatsonError/valueCountMismatch(keys:values:)`` when the label count differs.
     /// - Complexity: O(n·d + n·log n).
     public func fit(keys: Matrix, labels: [String]) throws -> FittedNadarayaWatsonClassifier {
+        try fit(keys: keys, labels: labels, sampleWeights: nil)
+    }
+
+    /// Stores the keys, labels and observation (frequency) weights sᵢ ≥ 0:
+    /// p̂(c | q) = Σᵢ sᵢαᵢ[yᵢ = c] / Σᵢ sᵢαᵢ.
+    public func fit(keys: Matrix, labels: [String], sampleWeights: [Double]?) throws -> FittedNadarayaWatsonClassifier {
         guard labels.count == keys.rows else {
             throw NadarayaWatsonError.valueCountMismatch(keys: keys.rows, values: labels.count)
         }
@@ -42,7 +48,8 @@ public struct NadarayaWatsonClassifier: Sendable {
         let pooling = try AttentionPooling(kernel: kernel, form: form, keys: keys,
                                            values: .classes(indices: classes.indices, count: classes.classes.count),
                                            bandwidth: bandwidth, emptyPolicy: emptyPolicy, strategy: strategy,
-                                           precision: precision, threads: threads, adaptive: adaptive)
+                                           precision: precision, threads: threads, adaptive: adaptive,
+                                           sampleWeights: sampleWeights)
         return FittedNadarayaWatsonClassifier(pooling: pooling, classes: classes.classes)
     }
 }

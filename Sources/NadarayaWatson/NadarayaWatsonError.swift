@@ -27,6 +27,8 @@ public enum NadarayaWatsonError: Error, Equatable, Sendable {
     case invalidLabels(reason: String)
     /// An argument is outside its domain; the message says "should be …, but is x".
     case invalidArgument(String)
+    /// A sample weight is negative or not finite (0-based row).
+    case invalidSampleWeight(row: Int, value: Double)
 
     /// Which input a ``nonFiniteInput(matrix:row:column:value:)`` error is about.
     public enum InputMatrix: String, Sendable {
@@ -57,6 +59,8 @@ extension NadarayaWatsonError: CustomStringConvertible {
             "query \(query + 1) has no key within the kernel's support"
         case let .invalidLabels(reason): reason
         case let .invalidArgument(message): message
+        case let .invalidSampleWeight(row, value):
+            "sample weights should be finite and at least 0, but row \(row + 1) is \(value)"
         }
     }
 }

@@ -50,9 +50,18 @@ public struct NadarayaWatsonRegressor: Sendable {
     ///   keys or values, or an invalid or degenerate bandwidth.
     /// - Complexity: O(n·(d + p)), plus the bandwidth rule's cost.
     public func fit(keys: Matrix, values: Matrix) throws -> FittedNadarayaWatsonRegressor {
+        try fit(keys: keys, values: values, sampleWeights: nil)
+    }
+
+    /// Stores the keys, values and observation weights sᵢ ≥ 0 (frequency weights: an integer
+    /// weight equals repeating the row, 0 removes it): f(q) = Σᵢ sᵢαᵢvᵢ / Σᵢ sᵢαᵢ.
+    ///
+    /// - Throws: as ``fit(keys:values:)``, and for a negative or non-finite weight or all zero.
+    public func fit(keys: Matrix, values: Matrix, sampleWeights: [Double]?) throws -> FittedNadarayaWatsonRegressor {
         let pooling = try AttentionPooling(kernel: kernel, form: form, keys: keys, values: .dense(values),
                                            bandwidth: bandwidth, emptyPolicy: emptyPolicy, strategy: strategy,
-                                           precision: precision, threads: threads, adaptive: adaptive)
+                                           precision: precision, threads: threads, adaptive: adaptive,
+                                           sampleWeights: sampleWeights)
         return FittedNadarayaWatsonRegressor(pooling: pooling)
     }
 }

@@ -44,7 +44,7 @@ struct ExtremeInputCommandTests {
         let huge = try scratch.write("huge.csv", "x,y\n1.7e308,1\n-1.7e308,2\n")
         let r = try NW.run(["bandwidth", "--train", huge, "--method", "scott"])
         #expect(r.status != 0 && r.stderrLines.count == 1)
-        #expect(r.stderr.contains("huge.csv:1:1:") && r.stderr.contains("overflows") && !r.stderr.contains("constant"), "\(r.stderr)")
+        #expect(r.stderr.contains("huge.csv:1:1:") && r.stderr.contains("exceeds the largest finite number") && !r.stderr.contains("constant"), "\(r.stderr)")
     }
 
     @Test("density: every kernel term overflowing in log space still gives the cauchy tail")
@@ -137,7 +137,8 @@ struct ExtremeInputCommandTests {
                 // No computed quantity printed as nan or inf (quoted input text may say so).
                 let unquoted = r.stderr.split(separator: "\"", omittingEmptySubsequences: false).enumerated()
                     .filter { $0.offset % 2 == 0 }.map(\.element).joined()
-                #expect(!unquoted.contains("nan") && !unquoted.contains("inf"), "\(context)\n\(r.stderr)")
+                let words = unquoted.split { !$0.isLetter }.map { $0.lowercased() }
+                #expect(!words.contains("nan") && !words.contains("inf"), "\(context)\n\(r.stderr)")
             }
         }
     }
