@@ -16,29 +16,43 @@ public struct CrossValidation: Sendable {
     public var kernel: Kernel
     public var form: KernelForm
     public var emptyPolicy: EmptyNeighbourhoodPolicy
+    /// The estimator scored: local polynomial regression of this degree (0: Nadaraya–Watson).
+    public var degree: Int
     public var threads: Int?
 
     public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, emptyPolicy: EmptyNeighbourhoodPolicy = .nan,
-                threads: Int? = nil) {
+                degree: Int = 0, threads: Int? = nil) {
         self.kernel = kernel
         self.form = form
         self.emptyPolicy = emptyPolicy
+        self.degree = degree
         self.threads = threads
     }
 
-    /// CV(h) for the given widths (one, or one per feature).
+    /// CV(h) for the given widths (one, or one per feature); with frequency weights sᵢ,
+    /// CV = Σᵢ sᵢ(yᵢ − f₋ᵢ(xᵢ))² / Σᵢ sᵢ, where f₋ᵢ leaves the whole row i out.
     ///
-    /// - Complexity: O(n²·d) time (the Gaussian on SIMD registers), O(n·d) memory.
-    public func score(keys: Matrix, targets: [Double], bandwidths: [Double]) throws -> Double {
+    /// - Complexity: O(n²·d) time (the Gaussian on SIMD registers), O(n·d) memory; for degree P
+    ///   O(n²·(d + M)) with M moments per point.
+    public func score(keys: Matrix, targets: [Double], bandwidths: [Double], sampleWeights: [Double]? = nil) throws -> Double {
         let h = try Validation.bandwidths(bandwidths, features: keys.columns)
+        let kept = try SampleWeights(sampleWeights, count: keys.rows)
+        let keys = kept.select(keys), targets = kept.select(targets)
         let n = keys.rows
         guard n >= 2 else { throw NadarayaWatsonError.notEnoughData(needed: 2, actual: n, reason: "cross-validation") }
+        guard (0...LocalPolynomialRegressor.maximumDegree).contains(degree) else {
+            throw NadarayaWatsonError.invalidArgument("the degree should be 0, 1, 2 or 3, but is \(degree)")
+        }
         let scale = Statistics.normalizingScale(targets)
         if scale != 1 {
             // CV(y) = 2²ᵏ·CV(y / 2ᵏ) exactly: extreme targets are scored where sums cannot overflow.
-            return try score(keys: keys, targets: targets.map { $0 / scale }, bandwidths: bandwidths) * scale * scale
+            return try score(keys: keys, targets: targets.map { $0 / scale }, bandwidths: bandwidths, sampleWeights: kept.weights)
+                * scale * scale
         }
         let threads = self.threads ?? Parallel.defaultThreads
+        if degree > 0 || kept.weights != nil {
+            return momentScore(keys: keys, targets: targets, bandwidths: h, weights: kept.weights, threads: threads)
+        }
         if kernel == .gaussian {
             // The fused engine with each point's own key masked in the hot loop; in 1-D on
             // sorted keys, so each point visits only the keys that can carry weight.
@@ -74,6 +88,48 @@ public struct CrossValidation: Sendable {
         }
         let total = squared.reduce(0, +) / Double(n)
         return total.isNaN ? .infinity : total
+    }
+
+    /// CV of local polynomial regression (and of weighted Nadaraya–Watson) from leave-one-out
+    /// moment states: point i's own key masked in the engine, so f₋ᵢ(xᵢ) is the fit without row i
+    /// (for a linear smoother the same as (f̂ᵢ − lᵢᵢyᵢ)/(1 − lᵢᵢ), without its cancellation when
+    /// lᵢᵢ → 1), with the fallback to lower degrees and the empty policy.
+    func momentScore(keys: Matrix, targets: [Double], bandwidths h: [Double], weights: [Double]?, threads: Int) -> Double {
+        let n = keys.rows
+        let problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: h, values: .dense(Matrix(column: targets)))
+        let set = MomentSet(dimension: keys.columns, degree: degree)
+        let moments = MomentProblem(attention: problem, targets: targets, logWeights: weights?.map { Double.log($0) }, moments: set,
+                                    leaveOneOut: true)
+        let states = MomentEngine.states(moments, queries: keys, threads: threads)
+        var total = 0.0, weightTotal = 0.0
+        for i in 0..<n {
+            var f: Double
+            if states.shifts[i] > -.infinity {
+                let sums = Array(states.sums[i * states.count ..< (i + 1) * states.count])
+                f = FittedLocalPolynomialRegressor.solve(sums, set: set, degree: degree).estimate
+            } else {
+                var others = Array(0..<n)
+                others.remove(at: i)
+                let y = others.map { targets[$0] }, s = weights.map { w in others.map { w[$0] } }
+                if !kernel.isCompact {
+                    // Every log weight overflowed: the far limit, which always has weight.
+                    var w = keys.elements.withUnsafeBufferPointer { problem.farLimitWeights(query: $0.baseAddress! + i * keys.columns, excluding: i) }
+                    if let weights { w = zip(w, weights).map(*) }
+                    f = zip(w, targets).reduce(0) { $0 + ($1.0 > 0 ? $1.0 * $1.1 : 0) } / w.reduce(0, +)
+                } else {
+                    switch emptyPolicy {
+                    case .nan, .error: return .infinity
+                    case .mean: f = SampleWeights.weightedMean(y, s)
+                    case .nearest:
+                        f = targets[keys.elements.withUnsafeBufferPointer { problem.nearestKey(to: $0.baseAddress! + i * keys.columns, excluding: i) }]
+                    }
+                }
+            }
+            let s = weights?[i] ?? 1
+            total += s * (targets[i] - f) * (targets[i] - f)
+            weightTotal += s
+        }
+        return total / weightTotal
     }
 
     /// f₋ᵢ(xᵢ) for a general kernel: the streaming engine's passes with key i excluded (linear
@@ -123,19 +179,24 @@ public struct CrossValidation: Sendable {
     ///   width gives a finite score.
     /// - Complexity: about 24 (compact: 64) + 12·(local minima) evaluations of ``score(keys:targets:bandwidths:)``,
     ///   each O(n²·d), plus for d > 1 at most 40 gradient evaluations (Gaussian) or 3·d·25 scores.
-    public func select(keys: Matrix, targets: [Double], progress: (_ evaluations: Int, _ best: Double) -> Void = { _, _ in })
+    public func select(keys: Matrix, targets: [Double], sampleWeights: [Double]? = nil,
+                       progress: (_ evaluations: Int, _ best: Double) -> Void = { _, _ in })
         throws -> (bandwidths: [Double], score: Double) {
+        let kept = try SampleWeights(sampleWeights, count: keys.rows)
+        let weights = kept.weights, keys = kept.select(keys), targets = kept.select(targets)
         let d = keys.columns
         let scale = Statistics.normalizingScale(targets)
         if scale != 1 {
             // The minimiser does not change when y is divided by 2ᵏ (exact); CV scales by 2²ᵏ.
-            let selected = try select(keys: keys, targets: targets.map { $0 / scale }) { progress($0, $1 * scale * scale) }
+            let selected = try select(keys: keys, targets: targets.map { $0 / scale }, sampleWeights: weights) {
+                progress($0, $1 * scale * scale)
+            }
             return (selected.bandwidths, selected.score * scale * scale)
         }
-        let base = try BandwidthRule.scott.bandwidths(for: keys)
+        let base = try BandwidthRule.scott.bandwidths(for: keys, weights: weights)
         var evaluations = 0, bestSeen = Double.infinity
         func cv(_ h: [Double]) -> Double {
-            let value = (try? score(keys: keys, targets: targets, bandwidths: h)) ?? .infinity
+            let value = (try? score(keys: keys, targets: targets, bandwidths: h, sampleWeights: weights)) ?? .infinity
             evaluations += 1
             bestSeen = Swift.min(bestSeen, value)
             progress(evaluations, bestSeen)
@@ -157,7 +218,7 @@ public struct CrossValidation: Sendable {
         guard d > 1 else { return (h, bestScore) }
 
         // 3. Per-feature widths.
-        if kernel == .gaussian {
+        if kernel == .gaussian && degree == 0 && weights == nil {
             (h, bestScore) = quasiNewton(keys: keys, targets: targets, from: h, score: bestScore) {
                 evaluations += 1
                 bestSeen = Swift.min(bestSeen, $0)

@@ -45,12 +45,13 @@ enum GaussianMoments {
                             for j in 0..<d { q[j] = (queryBase.base[i * d + j] - layout.center[j]) * layout.scale[j] }
                             let out = sums.base + i * M
                             let smallest: Double
+                            let excluded = problem.leaveOneOut ? i : -1
                             switch (d, set.degree) {
-                            case (1, 0): smallest = context.oneDimensional(q[0], Fixed<1>.self, Fixed<1>.self, into: out)
-                            case (1, 1): smallest = context.oneDimensional(q[0], Fixed<3>.self, Fixed<2>.self, into: out)
-                            case (1, 2): smallest = context.oneDimensional(q[0], Fixed<5>.self, Fixed<3>.self, into: out)
-                            case (1, 3): smallest = context.oneDimensional(q[0], Fixed<7>.self, Fixed<4>.self, into: out)
-                            default: smallest = context.general(q, into: out)
+                            case (1, 0): smallest = context.oneDimensional(q[0], Fixed<1>.self, Fixed<1>.self, excluding: excluded, into: out)
+                            case (1, 1): smallest = context.oneDimensional(q[0], Fixed<3>.self, Fixed<2>.self, excluding: excluded, into: out)
+                            case (1, 2): smallest = context.oneDimensional(q[0], Fixed<5>.self, Fixed<3>.self, excluding: excluded, into: out)
+                            case (1, 3): smallest = context.oneDimensional(q[0], Fixed<7>.self, Fixed<4>.self, excluding: excluded, into: out)
+                            default: smallest = context.general(q, excluding: excluded, into: out)
                             }
                             // a is −log₂ α: the natural-log shift is −a·ln 2.
                             shifts.base[i] = smallest < .infinity ? -smallest * 0.6931471805599453 : -.infinity
@@ -88,7 +89,7 @@ enum GaussianMoments {
         /// 1-D, degree P = N/2: design sums of δ⁰…δ²ᴾ (G = 2P + 1) and response sums of y·δ⁰…y·δᴾ
         /// (p = P + 1) in registers. Returns the smallest a (+∞ when no key had weight).
         @inline(__always)
-        func oneDimensional<let G: Int, let P: Int>(_ q: Double, _: Fixed<G>.Type, _: Fixed<P>.Type,
+        func oneDimensional<let G: Int, let P: Int>(_ q: Double, _: Fixed<G>.Type, _: Fixed<P>.Type, excluding excluded: Int,
                                                    into out: UnsafeMutablePointer<Double>) -> Double {
             let n = layout.n, x = layout.keys.baseAddress!, y = layout.values.baseAddress!
             let qv = V(repeating: q)
@@ -97,7 +98,18 @@ enum GaussianMoments {
             var k = 0
             while k < layout.stride {
                 var delta = UnsafeRawPointer(x + k).loadUnaligned(as: V.self) - qv
-                let a = delta * delta
+                var a = delta * delta
+                // The excluded key (leave-one-out) must not move the minimum either.
+                let masked = k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount)
+                var mask = SIMDMask<SIMD8<Int64>>(repeating: false)
+                if masked {
+                    // Padding keys sit at +∞ and the excluded key is left out: weight 0 and δ 0,
+                    // so that 0·∞ never appears.
+                    let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+                    mask = (lanes .>= SIMD8(repeating: Int64(n))) .| (lanes .== SIMD8(repeating: Int64(excluded)))
+                    a.replace(with: .infinity, where: mask)
+                    delta.replace(with: 0, where: mask)
+                }
                 if anyLane(a .< minimum) {
                     let newMinimum = V.minimum(a, minimum)
                     let factor = V.exp2NonPositive(newMinimum - minimum)
@@ -106,13 +118,7 @@ enum GaussianMoments {
                     minimum = newMinimum
                 }
                 var t = V.exp2NonPositive(minimum - a) * UnsafeRawPointer(weights + k).loadUnaligned(as: V.self)
-                if k &+ V.scalarCount > n {
-                    // Padding keys sit at +∞: weight 0 and δ 0, so that 0·∞ never appears.
-                    let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
-                    let padding = lanes .>= SIMD8(repeating: Int64(n))
-                    delta.replace(with: 0, where: padding)
-                    t.replace(with: 0, where: padding)
-                }
+                if masked { t.replace(with: 0, where: mask) }
                 let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
                 for g in 0..<G {
                     design[g] += t
@@ -141,7 +147,7 @@ enum GaussianMoments {
 
         /// Any d and degree: δ per feature, the monomials by their recurrence, accumulators in
         /// memory.
-        func general(_ q: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) -> Double {
+        func general(_ q: UnsafePointer<Double>, excluding excluded: Int, into out: UnsafeMutablePointer<Double>) -> Double {
             let n = layout.n, d = layout.d, stride = layout.stride
             let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
             let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree)
@@ -160,6 +166,14 @@ enum GaussianMoments {
                     delta[j] = dj
                     a = a.addingProduct(dj, dj)
                 }
+                let masked = k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount)
+                var mask = SIMDMask<SIMD8<Int64>>(repeating: false)
+                if masked {
+                    let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+                    mask = (lanes .>= SIMD8(repeating: Int64(n))) .| (lanes .== SIMD8(repeating: Int64(excluded)))
+                    a.replace(with: .infinity, where: mask)
+                    for j in 0..<d { delta[j].replace(with: 0, where: mask) }
+                }
                 if anyLane(a .< minimum) {
                     let newMinimum = V.minimum(a, minimum)
                     let factor = V.exp2NonPositive(newMinimum - minimum)
@@ -168,12 +182,7 @@ enum GaussianMoments {
                     minimum = newMinimum
                 }
                 var e = V.exp2NonPositive(minimum - a) * UnsafeRawPointer(weights + k).loadUnaligned(as: V.self)
-                if k &+ V.scalarCount > n {
-                    let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
-                    let padding = lanes .>= SIMD8(repeating: Int64(n))
-                    for j in 0..<d { delta[j].replace(with: 0, where: padding) }
-                    e.replace(with: 0, where: padding)
-                }
+                if masked { e.replace(with: 0, where: mask) }
                 t[0] = e
                 for g in 1..<G { t[g] = t[monomials.parent[g]] * delta[monomials.variable[g]] }
                 let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)

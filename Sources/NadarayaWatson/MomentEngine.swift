@@ -40,6 +40,8 @@ struct MomentProblem: Sendable {
     /// ln sᵢ per key, or nil for unit weights.
     let logWeights: [Double]?
     let moments: MomentSet
+    /// Leave-one-out: the queries are the keys, and query i leaves key i out.
+    var leaveOneOut = false
 }
 
 enum MomentEngine {
@@ -88,7 +90,9 @@ enum MomentEngine {
                                 let out = sums.base + i * M
                                 out.update(repeating: 0, count: M)
                                 var shift = -Double.infinity
+                                let excluded = problem.leaveOneOut ? i : -1
                                 func visit(_ k: Int) {
+                                    guard k != excluded else { return }
                                     var a = problem.attention.logAttention(query: q, key: k)
                                     if let w = problem.logWeights { a += w[k] }
                                     guard a > -.infinity else { return }

@@ -225,3 +225,79 @@ struct LocalPolynomialRegressorTests {
         }
     }
 }
+
+@Suite("Cross-validation of local polynomial and weighted fits")
+struct LocalPolynomialCrossValidationTests {
+    /// Brute force: refit without row i (the plain least-squares implementation), predict at xᵢ.
+    func bruteForce(kernel: Kernel, form: KernelForm, keys: Matrix, targets: [Double], weights: [Double]?, h: [Double],
+                    degree: Int) -> Double {
+        let n = keys.rows
+        var total = 0.0, weightTotal = 0.0
+        for i in 0..<n {
+            let others = (0..<n).filter { $0 != i }
+            let x = Matrix(rows: n - 1, columns: keys.columns, elements: others.flatMap { keys.row($0) })
+            let f = plainLocalPolynomial(kernel: kernel, form: form, keys: x, targets: others.map { targets[$0] },
+                                         weights: weights.map { w in others.map { w[$0] } }, bandwidths: h, degree: degree,
+                                         queries: Matrix([keys.row(i)]))[0][0]
+            let s = weights?[i] ?? 1
+            total += s * (targets[i] - f) * (targets[i] - f)
+            weightTotal += s
+        }
+        return total / weightTotal
+    }
+
+    @Test("leave-one-out scores equal refitting without each row", arguments: [0, 1, 2])
+    func againstRefitting(_ degree: Int) throws {
+        var rng = SeededGenerator(seed: 12)
+        for d in [1, 2] {
+            let n = 23
+            let keys = Matrix.random(rows: n, columns: d, in: 0...2, using: &rng)
+            let targets = (0..<n).map { i in cos(2 * keys[i, 0]) + Double.random(in: -0.2...0.2, using: &rng) }
+            let weights = (0..<n).map { _ in Double.random(in: 0.5...3, using: &rng) }
+            for kernel in [Kernel.gaussian, .epanechnikov, .cauchy] {
+                for w in [nil, weights] {
+                    let h = Array(repeating: kernel.isCompact ? 1.8 : 0.6, count: d)
+                    let score = try CrossValidation(kernel: kernel, degree: degree, threads: 2)
+                        .score(keys: keys, targets: targets, bandwidths: h, sampleWeights: w)
+                    let expected = bruteForce(kernel: kernel, form: .radial, keys: keys, targets: targets, weights: w, h: h, degree: degree)
+                    #expect(abs(score - expected) <= 1e-9 * expected, "\(kernel) d = \(d) degree \(degree) weighted: \(w != nil)")
+                }
+            }
+        }
+    }
+
+    @Test("the hat identity: f₋ᵢ = (f̂ᵢ − lᵢᵢyᵢ)/(1 − lᵢᵢ) from the full fit")
+    func hatIdentity() throws {
+        var rng = SeededGenerator(seed: 8)
+        let n = 17
+        let keys = Matrix.random(rows: n, columns: 1, in: 0...3, using: &rng)
+        let targets = (0..<n).map { _ in Double.random(in: -1...1, using: &rng) }
+        let h = [0.5]
+        // lᵢᵢ from the full fit's design at xᵢ: (A⁻¹)₀₀ · α(xᵢ, xᵢ), A the local design (sums of α uᵉ⁺ᶠ).
+        var total = 0.0
+        for i in 0..<n {
+            let fit = plainLocalPolynomial(kernel: .gaussian, form: .radial, keys: keys, targets: targets, bandwidths: h, degree: 1,
+                                           queries: Matrix([keys.row(i)]))[0][0]
+            let unit = plainLocalPolynomial(kernel: .gaussian, form: .radial, keys: keys,
+                                            targets: (0..<n).map { $0 == i ? 1 : 0 }, bandwidths: h, degree: 1,
+                                            queries: Matrix([keys.row(i)]))[0][0]
+            let leaveOut = (fit - unit * targets[i]) / (1 - unit)
+            total += (targets[i] - leaveOut) * (targets[i] - leaveOut)
+        }
+        let score = try CrossValidation(degree: 1).score(keys: keys, targets: targets, bandwidths: h)
+        #expect(abs(score - total / Double(n)) <= 1e-10 * score)
+    }
+
+    @Test("selection with degree 1 finds the grid's global minimum")
+    func selection() throws {
+        var rng = SeededGenerator(seed: 2)
+        let n = 60
+        let x = (0..<n).map { _ in Double.random(in: 0...4, using: &rng) }
+        let y = x.map { sin(2 * $0) + Double.random(in: -0.3...0.3, using: &rng) }
+        let cv = CrossValidation(degree: 1)
+        let selected = try cv.select(keys: Matrix(column: x), targets: y)
+        let grid = (0..<400).map { 0.02 * pow(1.015, Double($0)) }
+        let best = try grid.map { try cv.score(keys: Matrix(column: x), targets: y, bandwidths: [$0]) }.min()!
+        #expect(selected.score <= best * (1 + 1e-9))
+    }
+}
