@@ -31,8 +31,10 @@ enum LeaveOneOutEngine {
         var gradient: [Double]
     }
 
+    /// - Parameter sampleWeights: frequency weights sᵢ > 0 (nil: 1): key j's weight is sⱼαᵢⱼ and
+    ///   point i's loss term sᵢ·½(fᵢ − yᵢ)².
     static func evaluate(keys: Matrix, targets: [Double], scales w: [Double], includeSelf: Bool, gradient wantGradient: Bool,
-                         threads: Int) -> Result {
+                         sampleWeights: [Double]? = nil, threads: Int) -> Result {
         typealias V = SIMD8<Double>
         let n = keys.rows, d = keys.columns, W = V.scalarCount
         let stride = (n + W - 1) / W * W
@@ -43,97 +45,104 @@ enum LeaveOneOutEngine {
         let center = (0..<d).map { j -> Double in (0..<n).map { keys[$0, j] }.sorted()[n / 2] }
         var x = [Double](repeating: 0, count: d * stride)
         var y = [Double](repeating: 0, count: stride)
+        var keyWeights = [Double](repeating: 0, count: stride)
         for i in 0..<n {
             for j in 0..<d { x[j * stride + i] = (keys[i, j] - center[j]) * scale[j] }
             y[i] = targets[i]
+            keyWeights[i] = sampleWeights?[i] ?? 1
         }
+        let weighted = sampleWeights != nil
         var predictions = [Double](repeating: 0, count: n)
         // Per point: Σ (fᵢ − yᵢ)·(Vᵢₖ − fᵢUᵢₖ)/Sᵢ in scaled units, summed per block then in block order.
         let blockSize = 32
         let blocks = (n + blockSize - 1) / blockSize
         var blockGradient = [Double](repeating: 0, count: blocks * d)
-        x.withUnsafeBufferPointer { xs in
-            y.withUnsafeBufferPointer { ys in
-                predictions.withUnsafeMutableBufferPointer { ps in
-                    blockGradient.withUnsafeMutableBufferPointer { gs in
-                        let X = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
-                        let Y = SharedOutput(base: UnsafeMutablePointer(mutating: ys.baseAddress!))
-                        let P = SharedOutput(base: ps.baseAddress!), G = SharedOutput(base: gs.baseAddress!)
-                        Parallel.forEachBlock(count: n, blockSize: blockSize, threads: threads) { range in
-                            let diff2 = UnsafeMutablePointer<V>.allocate(capacity: d)
-                            let u = UnsafeMutablePointer<V>.allocate(capacity: d), v = UnsafeMutablePointer<V>.allocate(capacity: d)
-                            let q = UnsafeMutablePointer<Double>.allocate(capacity: d)
-                            defer { diff2.deallocate(); u.deallocate(); v.deallocate(); q.deallocate() }
-                            let x = UnsafePointer(X.base), y = UnsafePointer(Y.base)
-                            let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7)
-                            for i in range {
-                                for j in 0..<d { q[j] = x[j * stride + i] }
-                                var m = V(repeating: .greatestFiniteMagnitude), s = V.zero, t = V.zero
-                                if wantGradient {
-                                    u.update(repeating: .zero, count: d)
-                                    v.update(repeating: .zero, count: d)
-                                }
-                                var k = 0
-                                while k < stride {
-                                    var a = V.zero
-                                    for j in 0..<d {
-                                        let diff = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
-                                        let squared = diff * diff
-                                        if wantGradient { diff2[j] = squared }
-                                        a += squared
-                                    }
-                                    // Mask the point itself (unless included) and padding keys.
-                                    let edge = k &+ W > n || (!includeSelf && k <= i && i < k &+ W)
-                                    var excluded = SIMDMask<SIMD8<Int64>>(repeating: false)
-                                    if edge {
-                                        let index = lanes &+ SIMD8<Int64>(repeating: Int64(k))
-                                        excluded = index .>= SIMD8(repeating: Int64(n))
-                                        if !includeSelf { excluded .|= index .== SIMD8(repeating: Int64(i)) }
-                                        a.replace(with: .infinity, where: excluded)
-                                    }
-                                    if anyLane(a .< m) {
-                                        let newMinimum = a.replacing(with: m, where: m .< a)
-                                        let factor = V.exp2NonPositive(newMinimum - m)
-                                        s *= factor
-                                        t *= factor
-                                        if wantGradient {
-                                            for j in 0..<d { u[j] *= factor; v[j] *= factor }
-                                        }
-                                        m = newMinimum
-                                    }
-                                    var e = V.exp2NonPositive(m - a)
-                                    if edge { e.replace(with: 0, where: excluded) }
-                                    let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
-                                    s += e
-                                    let ey = e * yk
-                                    t += ey
+        keyWeights.withUnsafeBufferPointer { ks in
+            x.withUnsafeBufferPointer { xs in
+                y.withUnsafeBufferPointer { ys in
+                    predictions.withUnsafeMutableBufferPointer { ps in
+                        blockGradient.withUnsafeMutableBufferPointer { gs in
+                            let X = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
+                            let Y = SharedOutput(base: UnsafeMutablePointer(mutating: ys.baseAddress!))
+                            let P = SharedOutput(base: ps.baseAddress!), G = SharedOutput(base: gs.baseAddress!)
+                            let K = SharedOutput(base: UnsafeMutablePointer(mutating: ks.baseAddress!))
+                            Parallel.forEachBlock(count: n, blockSize: blockSize, threads: threads) { range in
+                                let diff2 = UnsafeMutablePointer<V>.allocate(capacity: d)
+                                let u = UnsafeMutablePointer<V>.allocate(capacity: d), v = UnsafeMutablePointer<V>.allocate(capacity: d)
+                                let q = UnsafeMutablePointer<Double>.allocate(capacity: d)
+                                defer { diff2.deallocate(); u.deallocate(); v.deallocate(); q.deallocate() }
+                                let x = UnsafePointer(X.base), y = UnsafePointer(Y.base)
+                                let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7)
+                                for i in range {
+                                    for j in 0..<d { q[j] = x[j * stride + i] }
+                                    var m = V(repeating: .greatestFiniteMagnitude), s = V.zero, t = V.zero
                                     if wantGradient {
-                                        for j in 0..<d {
-                                            u[j] = u[j].addingProduct(e, diff2[j])
-                                            v[j] = v[j].addingProduct(ey, diff2[j])
-                                        }
+                                        u.update(repeating: .zero, count: d)
+                                        v.update(repeating: .zero, count: d)
                                     }
-                                    k &+= W
-                                }
-                                // Reduce the lanes to the smallest minimum.
-                                var smallest = Double.infinity
-                                for lane in 0..<W { smallest = min(smallest, m[lane]) }
-                                var factors = V.zero
-                                for lane in 0..<W { factors[lane] = m[lane] < .greatestFiniteMagnitude ? Double.exp2(smallest - m[lane]) : 0 }
-                                let total = (s * factors).sum()
-                                let f = (t * factors).sum() / total
-                                P.base[i] = f
-                                // A non-finite f (every other key's weight overflowed) or gradient
-                                // term (0 · ∞ from a key whose Δ′² overflowed) marks the point for
-                                // `exactPoint` below, gradient term included.
-                                if wantGradient && f.isFinite {
-                                    let residual = f - y[i]
-                                    let term = { (j: Int) in residual * (((v[j] * factors).sum() - f * (u[j] * factors).sum()) / total) }
-                                    if (0..<d).allSatisfy({ term($0).isFinite }) {
-                                        let block = i / blockSize
-                                        for j in 0..<d { G.base[block * d + j] += term(j) }
-                                    } else {
-                                        P.base[i] = .nan
+                                    var k = 0
+                                    while k < stride {
+                                        var a = V.zero
+                                        for j in 0..<d {
+                                            let diff = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
+                                            let squared = diff * diff
+                                            if wantGradient { diff2[j] = squared }
+                                            a += squared
+                                        }
+                                        // Mask the point itself (unless included) and padding keys.
+                                        let edge = k &+ W > n || (!includeSelf && k <= i && i < k &+ W)
+                                        var excluded = SIMDMask<SIMD8<Int64>>(repeating: false)
+                                        if edge {
+                                            let index = lanes &+ SIMD8<Int64>(repeating: Int64(k))
+                                            excluded = index .>= SIMD8(repeating: Int64(n))
+                                            if !includeSelf { excluded .|= index .== SIMD8(repeating: Int64(i)) }
+                                            a.replace(with: .infinity, where: excluded)
+                                        }
+                                        if anyLane(a .< m) {
+                                            let newMinimum = a.replacing(with: m, where: m .< a)
+                                            let factor = V.exp2NonPositive(newMinimum - m)
+                                            s *= factor
+                                            t *= factor
+                                            if wantGradient {
+                                                for j in 0..<d { u[j] *= factor; v[j] *= factor }
+                                            }
+                                            m = newMinimum
+                                        }
+                                        var e = V.exp2NonPositive(m - a)
+                                        if weighted { e *= UnsafeRawPointer(K.base + k).loadUnaligned(as: V.self) }
+                                        if edge { e.replace(with: 0, where: excluded) }
+                                        let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
+                                        s += e
+                                        let ey = e * yk
+                                        t += ey
+                                        if wantGradient {
+                                            for j in 0..<d {
+                                                u[j] = u[j].addingProduct(e, diff2[j])
+                                                v[j] = v[j].addingProduct(ey, diff2[j])
+                                            }
+                                        }
+                                        k &+= W
+                                    }
+                                    // Reduce the lanes to the smallest minimum.
+                                    var smallest = Double.infinity
+                                    for lane in 0..<W { smallest = min(smallest, m[lane]) }
+                                    var factors = V.zero
+                                    for lane in 0..<W { factors[lane] = m[lane] < .greatestFiniteMagnitude ? Double.exp2(smallest - m[lane]) : 0 }
+                                    let total = (s * factors).sum()
+                                    let f = (t * factors).sum() / total
+                                    P.base[i] = f
+                                    // A non-finite f (every other key's weight overflowed) or gradient
+                                    // term (0 · ∞ from a key whose Δ′² overflowed) marks the point for
+                                    // `exactPoint` below, gradient term included.
+                                    if wantGradient && f.isFinite {
+                                        let residual = (f - y[i]) * UnsafePointer(K.base)[i]
+                                        let term = { (j: Int) in residual * (((v[j] * factors).sum() - f * (u[j] * factors).sum()) / total) }
+                                        if (0..<d).allSatisfy({ term($0).isFinite }) {
+                                            let block = i / blockSize
+                                            for j in 0..<d { G.base[block * d + j] += term(j) }
+                                        } else {
+                                            P.base[i] = .nan
+                                        }
                                     }
                                 }
                             }
@@ -145,12 +154,12 @@ enum LeaveOneOutEngine {
         // Points the SIMD pass could not vouch for, in index order (deterministic).
         var redoneGradient = [Double](repeating: 0, count: d)
         for i in 0..<n where !predictions[i].isFinite {
-            let point = exactPoint(i, keys: keys, targets: targets, scales: w, includeSelf: includeSelf)
+            let point = exactPoint(i, keys: keys, targets: targets, scales: w, includeSelf: includeSelf, sampleWeights: sampleWeights)
             predictions[i] = point.prediction
             for j in 0..<d { redoneGradient[j] += point.gradientTerms[j] }
         }
         var loss = 0.0
-        for i in 0..<n { loss += 0.5 * (predictions[i] - targets[i]) * (predictions[i] - targets[i]) }
+        for i in 0..<n { loss += 0.5 * (sampleWeights?[i] ?? 1) * (predictions[i] - targets[i]) * (predictions[i] - targets[i]) }
         var gradient: [Double] = []
         if wantGradient {
             gradient = (0..<d).map { j in
@@ -174,15 +183,15 @@ enum LeaveOneOutEngine {
     /// - Returns: fᵢ and, per feature, (fᵢ − yᵢ)·Σⱼ αᵢⱼ(yⱼ − fᵢ)Δ′ᵢⱼₖ² in the SIMD pass's scaled
     ///   units (Δ′² = Δ²w² log₂e / 2).
     /// - Complexity: O(n·d).
-    static func exactPoint(_ i: Int, keys: Matrix, targets: [Double], scales w: [Double], includeSelf: Bool)
-        -> (prediction: Double, gradientTerms: [Double]) {
+    static func exactPoint(_ i: Int, keys: Matrix, targets: [Double], scales w: [Double], includeSelf: Bool,
+                           sampleWeights: [Double]? = nil) -> (prediction: Double, gradientTerms: [Double]) {
         let n = keys.rows, d = keys.columns
         let halfLog2e = 1.4426950408889634 / 2
         var maximum = -Double.infinity, total = 0.0, weighted = 0.0
         var u = [Double](repeating: 0, count: d), v = [Double](repeating: 0, count: d)
         var scaledSquares = [Double](repeating: 0, count: d)
         for k in 0..<n where includeSelf || k != i {
-            var logWeight = 0.0
+            var logWeight = sampleWeights.map { Double.log($0[k]) } ?? 0
             for j in 0..<d {
                 var difference = keys[i, j] - keys[k, j], doubled = 1.0
                 if !difference.isFinite { (difference, doubled) = (keys[i, j] / 2 - keys[k, j] / 2, 2) }
@@ -207,7 +216,7 @@ enum LeaveOneOutEngine {
             }
         }
         if total > 0 {
-            let f = weighted / total, residual = f - targets[i]
+            let f = weighted / total, residual = (f - targets[i]) * (sampleWeights?[i] ?? 1)
             return (f, (0..<d).map { residual * (v[$0] - f * u[$0]) / total })
         }
         let problem = AttentionProblem(kernel: .gaussian, form: .radial, keys: keys, bandwidths: w.map { Swift.min(1 / $0.magnitude, .greatestFiniteMagnitude) },
@@ -215,8 +224,12 @@ enum LeaveOneOutEngine {
         let weights = keys.elements.withUnsafeBufferPointer { x in
             problem.farLimitWeights(query: x.baseAddress! + i * d, excluding: includeSelf ? -1 : i)
         }
-        var f = 0.0
-        for k in 0..<n where weights[k] > 0 { f += weights[k] * targets[k] }
-        return (f, [Double](repeating: 0, count: d))
+        var f = 0.0, total2 = 0.0
+        for k in 0..<n where weights[k] > 0 {
+            let s = weights[k] * (sampleWeights?[k] ?? 1)
+            f += s * targets[k]
+            total2 += s
+        }
+        return (f / total2, [Double](repeating: 0, count: d))
     }
 }

@@ -47,6 +47,16 @@ public struct ParametricAttentionPooling: Sendable {
     ///   or epoch count, or a loss or gradient that stops being finite (divergence).
     /// - Complexity: O(epochs · n² · d) time on all cores, O(n·d) memory.
     public func fit(keys: Matrix, targets: [Double], onEpoch: (TrainingEpoch) -> Void = { _ in }) throws -> TrainedAttentionModel {
+        try fit(keys: keys, targets: targets, sampleWeights: nil, onEpoch: onEpoch)
+    }
+
+    /// Trains with frequency weights sᵢ ≥ 0 (rows of weight 0 removed): key j attends with weight
+    /// sⱼαᵢⱼ and the loss is Σᵢ sᵢ·½(f(xᵢ) − yᵢ)², the whole row i left out of its own prediction.
+    public func fit(keys: Matrix, targets: [Double], sampleWeights: [Double]?,
+                    onEpoch: (TrainingEpoch) -> Void = { _ in }) throws -> TrainedAttentionModel {
+        guard targets.count == keys.rows else { throw NadarayaWatsonError.valueCountMismatch(keys: keys.rows, values: targets.count) }
+        let kept = try SampleWeights(sampleWeights, count: keys.rows)
+        let keys = kept.select(keys), targets = kept.select(targets), weights = kept.weights
         let n = keys.rows, d = keys.columns
         guard n >= 2 else { throw NadarayaWatsonError.notEnoughData(needed: 2, actual: n, reason: "leave-one-out training") }
         guard d > 0 else { throw NadarayaWatsonError.noFeatures }
@@ -69,7 +79,7 @@ public struct ParametricAttentionPooling: Sendable {
         var history: [TrainingEpoch] = []
         for epoch in 1...epochs {
             let result = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: w, includeSelf: includeSelf,
-                                                    gradient: true, threads: threads)
+                                                    gradient: true, sampleWeights: weights, threads: threads)
             // Predictions are always finite (the far limit covers overflowing weights); what
             // can leave the range is the loss of huge targets, or w under a too large step.
             guard result.loss.isFinite else {
@@ -93,7 +103,7 @@ public struct ParametricAttentionPooling: Sendable {
                 if (previous - result.loss).magnitude <= tolerance * previous.magnitude { break }
             }
         }
-        return TrainedAttentionModel(scales: w, keys: keys, targets: targets, history: history)
+        return TrainedAttentionModel(scales: w, keys: keys, targets: targets, sampleWeights: weights, history: history)
     }
 
     /// The loss L(w) = Σᵢ ½ (f(xᵢ) − yᵢ)² and its gradient at `scales`, leave-one-out unless
@@ -101,9 +111,9 @@ public struct ParametricAttentionPooling: Sendable {
     ///
     /// - Complexity: O(n²·d).
     public static func loss(keys: Matrix, targets: [Double], scales: [Double], includeSelf: Bool = false,
-                            threads: Int? = nil) -> (loss: Double, gradient: [Double], predictions: [Double]) {
+                            sampleWeights: [Double]? = nil, threads: Int? = nil) -> (loss: Double, gradient: [Double], predictions: [Double]) {
         let r = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: scales, includeSelf: includeSelf,
-                                           gradient: true, threads: threads ?? Parallel.defaultThreads)
+                                           gradient: true, sampleWeights: sampleWeights, threads: threads ?? Parallel.defaultThreads)
         return (r.loss, r.gradient, r.predictions)
     }
 }
@@ -124,12 +134,15 @@ public struct TrainedAttentionModel: Sendable, Codable, Equatable {
     public let scales: [Double]
     public let keys: Matrix
     public let targets: [Double]
+    /// The training rows' frequency weights (nil: 1 each).
+    public let sampleWeights: [Double]?
     public let history: [TrainingEpoch]
 
-    public init(scales: [Double], keys: Matrix, targets: [Double], history: [TrainingEpoch] = []) {
+    public init(scales: [Double], keys: Matrix, targets: [Double], sampleWeights: [Double]? = nil, history: [TrainingEpoch] = []) {
         self.scales = scales
         self.keys = keys
         self.targets = targets
+        self.sampleWeights = sampleWeights
         self.history = history
     }
 
@@ -143,6 +156,6 @@ public struct TrainedAttentionModel: Sendable, Codable, Equatable {
     /// - Complexity: O(m·n·d).
     public func predict(_ queries: Matrix, threads: Int? = nil) throws -> [Double] {
         try NadarayaWatsonRegressor(kernel: .gaussian, bandwidth: .widths(bandwidths), threads: threads)
-            .fit(keys: keys, values: Matrix(column: targets)).predict(queries).elements
+            .fit(keys: keys, values: Matrix(column: targets), sampleWeights: sampleWeights).predict(queries).elements
     }
 }

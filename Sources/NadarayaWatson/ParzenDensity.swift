@@ -41,6 +41,12 @@ public struct ParzenDensity: Sendable {
     ///   radial `cauchy` in d ≥ 2).
     /// - Complexity: O(n·d), plus the bandwidth rule's cost.
     public func fit(samples: Matrix) throws -> FittedParzenDensity {
+        try fit(samples: samples, sampleWeights: nil)
+    }
+
+    /// Stores the samples with frequency weights sᵢ ≥ 0: p̂(x) = Σᵢ sᵢ K_h(x − xᵢ) / Σᵢ sᵢ (with
+    /// integer weights, the density of the rows repeated sᵢ times; weight 0 removes a row).
+    public func fit(samples: Matrix, sampleWeights: [Double]?) throws -> FittedParzenDensity {
         guard samples.rows > 0 else { throw NadarayaWatsonError.noKeys }
         guard samples.columns > 0 else { throw NadarayaWatsonError.noFeatures }
         try Validation.requireFinite(samples, as: .keys)
@@ -50,12 +56,16 @@ public struct ParzenDensity: Sendable {
                 : "its tail 1/r² is too heavy to integrate over ℝ^\(d); use --form product"
             throw NadarayaWatsonError.invalidArgument("the \(kernel.rawValue) kernel (\(form.rawValue)) has no density: \(why)")
         }
-        let h = try bandwidth.resolve(for: samples)
+        let kept = try SampleWeights(sampleWeights, count: samples.rows)
+        let samples = kept.select(samples)
+        let h = try bandwidth.resolve(for: samples, weights: kept.weights)
         let problem = AttentionProblem(kernel: kernel, form: form, keys: samples, bandwidths: h,
                                        values: .dense(Matrix(rows: samples.rows, columns: 1)))
-        // ln(c_d / (n ∏ hⱼ)), added to ln Σ α.
-        let logScale = Double.log(c) - Double.log(Double(samples.rows)) - h.map { Double.log($0) }.reduce(0, +)
-        return FittedParzenDensity(problem: problem, logScale: logScale, threads: threads ?? Parallel.defaultThreads)
+        // ln(c_d / (N ∏ hⱼ)), N = Σ sᵢ (n without weights), added to ln Σ sᵢαᵢ.
+        let total = kept.weights?.reduce(0, +) ?? Double(samples.rows)
+        let logScale = Double.log(c) - Double.log(total) - h.map { Double.log($0) }.reduce(0, +)
+        return FittedParzenDensity(problem: problem, logScale: logScale, logWeights: kept.weights?.map { Double.log($0) },
+                                   threads: threads ?? Parallel.defaultThreads)
     }
 }
 
@@ -63,6 +73,8 @@ public struct ParzenDensity: Sendable {
 public struct FittedParzenDensity: Sendable {
     let problem: AttentionProblem
     let logScale: Double
+    /// ln sᵢ of the kept samples, or nil for unit weights.
+    let logWeights: [Double]?
     let threads: Int
 
     /// The widths in use, one per feature.
@@ -77,7 +89,13 @@ public struct FittedParzenDensity: Sendable {
         }
         try Validation.requireFinite(points, as: .queries)
         var logSums: [Double]
-        if problem.kernel == .gaussian {
+        if let logWeights {
+            // ln Σ sᵢαᵢ: the shift of the degree-0 moment state plus the log of its sum.
+            let moments = MomentProblem(attention: problem, targets: Array(repeating: 0, count: problem.keyCount), logWeights: logWeights,
+                                        moments: MomentSet(dimension: points.columns, degree: 0))
+            let states = MomentEngine.states(moments, queries: points, threads: threads)
+            logSums = (0..<points.rows).map { states.shifts[$0] + Double.log(states.sums[$0 * states.count]) }
+        } else if problem.kernel == .gaussian {
             logSums = GaussianEngine.logTotals(problem, queries: points, threads: threads)
         } else {
             logSums = [Double](repeating: 0, count: points.rows)
