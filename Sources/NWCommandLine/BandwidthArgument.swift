@@ -5,10 +5,16 @@ public enum BandwidthArgument: Equatable, Sendable {
     case widths([Double])
     case method(BandwidthMethod)
 
+    /// Why a value is not a bandwidth: "should be …" (the option parser names the option and
+    /// the value around it).
+    public struct InvalidValue: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Parses `0.5`, `0.5,2`, `scott`, `silverman` or `cv`.
     ///
-    /// - Throws: ``CommandLineError`` naming `--bandwidth` for anything else, or a width that is
-    ///   not a positive finite number.
+    /// - Throws: ``InvalidValue`` for anything else, or a width that is not a positive finite
+    ///   number.
     public init(parsing text: String) throws {
         if let method = BandwidthMethod(rawValue: text) {
             self = .method(method)
@@ -18,10 +24,10 @@ public enum BandwidthArgument: Equatable, Sendable {
         self = .widths(try parts.map { part in
             let trimmed = String(part).trimmingSpaces
             guard let value = ClassLabels.decimalValue(trimmed) else {
-                throw CommandLineError.option("--bandwidth", "should be a positive number, a comma list of them, or one of scott, silverman, cv, but is \(quoted(text))")
+                throw InvalidValue(description: "should be a positive number, a comma list of them, or one of scott, silverman, cv")
             }
             guard value.isFinite, value > 0 else {
-                throw CommandLineError.option("--bandwidth", "should be a positive finite number, but is \(quoted(trimmed))")
+                throw InvalidValue(description: "should be a positive finite number, but \(quoted(trimmed)) is not")
             }
             return value
         })

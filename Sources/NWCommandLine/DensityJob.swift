@@ -6,6 +6,8 @@ public struct DensityOptions: Sendable {
     public var query: String
     public var kernel: Kernel
     public var bandwidth: BandwidthArgument
+    /// `--features` (the coordinate columns; default all but the weight) and `--sample-weight`.
+    public var columns = ColumnSelection()
     public var form: KernelForm = .radial
     public var output: String?
     public var threads: Int?
@@ -26,13 +28,13 @@ public enum DensityJob {
         if options.train == FileIO.standardStreamName && options.query == FileIO.standardStreamName {
             throw CommandLineError.option("--query", "cannot read standard input when --train does too")
         }
-        let table = try CSVTable(bytes: FileIO.read(options.train), file: options.train)
-        try table.requireUniqueColumnNames()
-        guard table.rowCount > 0 else {
-            throw CommandLineError.line(options.train, 2, "no data rows after the header: a density needs at least one sample")
+        if options.columns.target != nil {
+            throw CommandLineError.option("--target", "does not apply to a density: every selected TRAIN column is a coordinate")
         }
-        let names = table.header
-        let samples = try table.numbers(columns: Array(0..<table.columnCount))
+        let training = try TrainingData(path: options.train, selection: options.columns, hasTarget: false)
+        let names = training.featureNames
+        let samples = try training.keys()
+        let sampleWeights = try training.sampleWeights()
         let query = try QueryData(path: options.query, features: names, trainFile: options.train)
         let points = try query.queries()
         let bandwidth: Bandwidth
@@ -47,11 +49,12 @@ public enum DensityJob {
         let density: [Double]
         do {
             density = try ParzenDensity(kernel: options.kernel, form: options.form, bandwidth: bandwidth, threads: options.threads)
-                .fit(samples: samples).density(points)
+                .fit(samples: samples, sampleWeights: sampleWeights).density(points)
         } catch let error as NadarayaWatsonError {
             switch error {
             case let .degenerateBandwidth(feature, rule, reason):
-                throw CommandLineError.cell(options.train, line: 1, column: feature, name: names[feature],
+                let column = training.featureColumns[feature]
+                throw CommandLineError.cell(options.train, line: 1, column: column, name: names[feature],
                                             "has no usable \(rule) bandwidth: \(reason); give --bandwidth explicitly")
             case let .notEnoughData(needed, actual, reason):
                 throw CommandLineError.line(options.train, 1 + actual + 1,

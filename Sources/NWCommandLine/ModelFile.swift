@@ -16,6 +16,8 @@ struct ModelFile: Codable, Equatable {
     /// Training rows: one array of feature values per row, and the target values.
     var keys: [[Double]]
     var values: [Double]
+    /// The rows' frequency weights, when trained with `--sample-weight` (absent otherwise).
+    var weights: [Double]? = nil
     var training: Training
 
     struct Training: Codable, Equatable {
@@ -33,7 +35,7 @@ struct ModelFile: Codable, Equatable {
     }
 
     var model: TrainedAttentionModel {
-        TrainedAttentionModel(scales: w, keys: Matrix(keys), targets: values)
+        TrainedAttentionModel(scales: w, keys: Matrix(keys), targets: values, sampleWeights: weights)
     }
 
     func encoded() throws -> [UInt8] {
@@ -65,6 +67,9 @@ struct ModelFile: Codable, Equatable {
         guard d > 0, model.w.count == d, !model.keys.isEmpty, model.keys.count == model.values.count,
               model.keys.allSatisfy({ $0.count == d }) else {
             throw CommandLineError.file(path, "is an inconsistent nw model: \(d) features, \(model.w.count) scales, \(model.keys.count) keys, \(model.values.count) values")
+        }
+        if let weights = model.weights, weights.count != model.keys.count || !weights.allSatisfy({ $0.isFinite && $0 > 0 }) {
+            throw CommandLineError.file(path, "is an inconsistent nw model: its weights should be \(model.keys.count) positive numbers")
         }
         for (k, value) in model.w.enumerated() where !(value.isFinite && value != 0) {
             throw CommandLineError.file(path, "has w = \(value) for feature '\(model.features[k])': it should be a finite nonzero number")

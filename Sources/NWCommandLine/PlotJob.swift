@@ -8,7 +8,10 @@ public struct PlotOptions: Sendable {
     public var kernel: Kernel
     public var bandwidth: BandwidthArgument
     public var output: String
-    public var target: String?
+    /// `--target`, `--features`, `--sample-weight`.
+    public var columns = ColumnSelection()
+    /// The local polynomial's degree (0: Nadaraya–Watson).
+    public var degree = 0
     public var form: KernelForm = .radial
     public var empty: EmptyNeighbourhoodPolicy = .nan
     /// A QUERY column with the true function, drawn dashed.
@@ -40,7 +43,7 @@ public enum PlotJob {
     }
 
     public static func svg(_ options: PlotOptions) throws -> String {
-        let training = try TrainingData(path: options.train, target: options.target)
+        let training = try TrainingData(path: options.train, selection: options.columns)
         let names = training.featureNames
         let featureIndex: Int
         if let feature = options.feature {
@@ -68,14 +71,16 @@ public enum PlotJob {
         if options.heatmap, queries.rows * keys.rows > maximumHeatmapCells {
             throw CommandLineError.option("--heatmap", "would draw \(queries.rows) queries × \(keys.rows) keys = \(queries.rows * keys.rows) cells, more than \(maximumHeatmapCells); plot fewer queries")
         }
+        let sampleWeights = try training.sampleWeights()
         let widths = try PredictJob.resolveBandwidth(options.bandwidth, training: training, keys: keys, kernel: options.kernel,
-                                                     form: options.form, empty: options.empty, threads: options.threads)
+                                                     form: options.form, empty: options.empty, degree: options.degree,
+                                                     sampleWeights: sampleWeights, threads: options.threads)
         let model = try LibraryErrors.translate(training: training, query: query) {
-            try NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(widths),
-                                        emptyPolicy: options.empty, threads: options.threads)
-                .fit(keys: keys, values: Matrix(column: targets))
+            try LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(widths), degree: options.degree,
+                                         emptyPolicy: options.empty, threads: options.threads)
+                .fit(keys: keys, targets: targets, sampleWeights: sampleWeights)
         }
-        let predictions = try LibraryErrors.translate(training: training, query: query) { try model.predict(queries).elements }
+        let predictions = try LibraryErrors.translate(training: training, query: query) { try model.predict(queries) }
 
         let featureName = names[featureIndex], targetName = training.table.header[training.targetColumn]
         let queryOrder = (0..<queries.rows).sorted { (queries[$0, featureIndex], $0) < (queries[$1, featureIndex], $1) }
@@ -84,15 +89,17 @@ public enum PlotJob {
         if let truth { series.append(.line(x, queryOrder.map { truth[$0] }, label: options.truth, color: .magenta, dashed: true)) }
         series.append(.scatter(keys.column(featureIndex), targets, label: "training data", color: .orange, opacity: 0.5))
         let widthText = widths.map { SVGText.short($0) }.joined(separator: ", ")
-        let title = "\(options.kernel.rawValue) kernel, h = \(widthText)"
+        let degreeText = options.degree > 0 ? ", degree \(options.degree)" : ""
+        let title = "\(options.kernel.rawValue) kernel\(degreeText), h = \(widthText)"
         var panels = [Panel(title: title, xLabel: featureName, yLabel: targetName, series: series, legend: .upperLeft)]
         var colorBar: ColorBar?
         if options.heatmap {
-            let weights = try LibraryErrors.translate(training: training, query: query) { try model.attentionWeights(queries) }
+            // Degree ≥ 1: the equivalent kernel lᵢ(q); its negative side lobes show as 0.
+            let weights = try LibraryErrors.translate(training: training, query: query) { try model.smootherWeights(queries) }
             let keyOrder = (0..<keys.rows).sorted { (keys[$0, featureIndex], $0) < (keys[$1, featureIndex], $1) }
             var cells = [Double]()
             cells.reserveCapacity(queries.rows * keys.rows)
-            for i in queryOrder { for k in keyOrder { cells.append(weights[i, k]) } }
+            for i in queryOrder { for k in keyOrder { cells.append(Swift.max(0, weights[i, k])) } }
             let maximum = cells.filter(\.isFinite).max() ?? 1
             panels.append(Panel(title: "attention weights", xLabel: "keys sorted by \(featureName)", yLabel: "queries sorted by \(featureName)",
                                 heatmap: Heatmap(rows: queries.rows, columns: keys.rows, values: cells)))

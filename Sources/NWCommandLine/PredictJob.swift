@@ -6,7 +6,12 @@ public struct PredictOptions: Sendable {
     public var query: String
     public var kernel: Kernel
     public var bandwidth: BandwidthArgument
-    public var target: String?
+    /// `--target`, `--features`, `--sample-weight`.
+    public var columns = ColumnSelection()
+    /// The local polynomial's degree (0: Nadaraya–Watson).
+    public var degree = 0
+    /// Add `d_<feature>` columns: local slopes (degree ≥ 1) or the exact derivative (degree 0).
+    public var derivatives = false
     public var classify = false
     public var form: KernelForm = .radial
     public var empty: EmptyNeighbourhoodPolicy = .nan
@@ -23,6 +28,25 @@ public struct PredictOptions: Sendable {
         self.query = query
         self.kernel = kernel
         self.bandwidth = bandwidth
+    }
+
+    /// The checks across options, before any file is read.
+    public func validate() throws {
+        if classify {
+            if degree > 0 { throw CommandLineError.option("--degree", "applies to regression; with --classify it should be 0, but is \(degree)") }
+            if derivatives { throw CommandLineError.option("--derivatives", "applies to regression, not to --classify") }
+            if bandwidth == .method(.cv) {
+                throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); with --classify give numbers, scott or silverman")
+            }
+        }
+        if adaptive {
+            for (given, name) in [(degree > 0, "--degree"), (derivatives, "--derivatives"), (columns.sampleWeight != nil, "--sample-weight")] where given {
+                throw CommandLineError.option(name, "cannot be combined with --adaptive yet")
+            }
+        }
+        if train == FileIO.standardStreamName && query == FileIO.standardStreamName {
+            throw CommandLineError.option("--query", "cannot read standard input when --train does too")
+        }
     }
 }
 
@@ -76,22 +100,19 @@ public enum PredictJob {
     }
 
     public static func run(_ options: PredictOptions) throws {
+        try options.validate()
         // Claim the outputs first: an unwritable path fails before any work.
         let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }
         let weightsFile = try options.weights.map { try AtomicFile(path: $0) }
-        if options.train == FileIO.standardStreamName && options.query == FileIO.standardStreamName {
-            throw CommandLineError.option("--query", "cannot read standard input when --train does too")
-        }
 
-        let training = try TrainingData(path: options.train, target: options.target)
+        let training = try TrainingData(path: options.train, selection: options.columns)
         let keys = try training.keys()
+        let sampleWeights = try training.sampleWeights()
         let query = try QueryData(path: options.query, features: training.featureNames, trainFile: training.file)
         let queries = try query.queries()
-        if options.classify, options.bandwidth == .method(.cv) {
-            throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); with --classify give numbers, scott or silverman")
-        }
         let bandwidth = try resolveBandwidth(options.bandwidth, training: training, keys: keys, kernel: options.kernel,
-                                             form: options.form, empty: options.empty, threads: options.threads)
+                                             form: options.form, empty: options.empty, degree: options.degree,
+                                             sampleWeights: sampleWeights, threads: options.threads)
 
         var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
         for name in query.table.header { writer.field(name) }
@@ -99,37 +120,52 @@ public enum PredictJob {
         var weights: Matrix?
 
         try LibraryErrors.translate(training: training, query: query) {
+            let table = query.table
             if options.classify {
                 var classifier = NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
                                                           emptyPolicy: options.empty, strategy: options.strategy,
                                                           precision: options.precision, threads: options.threads)
                 classifier.adaptive = options.adaptive
-                let model = try classifier.fit(keys: keys, labels: training.labels())
+                let model = try classifier.fit(keys: keys, labels: training.labels(), sampleWeights: sampleWeights)
                 let probabilities = try model.probabilities(queries)
                 let best = model.mostProbable(probabilities)
                 for label in model.classes { writer.field("p_" + label) }
                 writer.endRow()
-                let table = query.table, classes = model.classes
+                let classes = model.classes
                 writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
                     for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
                     row.field(best[i].map { classes[$0] } ?? "nan")
                     for c in 0..<probabilities.columns { row.number(probabilities[i, c]) }
                 })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
-            } else {
+            } else if options.degree == 0 && !options.derivatives {
                 var regressor = NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
                                                         emptyPolicy: options.empty, strategy: options.strategy,
                                                         precision: options.precision, threads: options.threads)
                 regressor.adaptive = options.adaptive
-                let model = try regressor.fit(keys: keys, values: training.targets())
+                let model = try regressor.fit(keys: keys, values: training.targets(), sampleWeights: sampleWeights)
                 let predictions = try model.predict(queries)
                 writer.endRow()
-                let table = query.table
                 writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
                     for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
                     row.number(predictions.elements[i])
                 })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
+            } else {
+                let model = try LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                                                         degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
+                    .fit(keys: keys, targets: training.targets().elements, sampleWeights: sampleWeights)
+                let (predictions, slopes) = options.derivatives
+                    ? try model.predictWithDerivatives(queries)
+                    : (try model.predict(queries), Matrix(rows: queries.rows, columns: 0))
+                for name in training.featureNames where options.derivatives { writer.field("d_" + name) }
+                writer.endRow()
+                writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
+                    for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
+                    row.number(predictions[i])
+                    for j in 0..<slopes.columns { row.number(slopes[i, j]) }
+                })
+                if weightsFile != nil { weights = try model.smootherWeights(queries) }
             }
         }
 
@@ -153,12 +189,14 @@ public enum PredictJob {
 
     /// Numbers from the option, or a rule's widths computed from the keys.
     static func resolveBandwidth(_ argument: BandwidthArgument, training: TrainingData, keys: Matrix,
-                                 kernel: Kernel, form: KernelForm, empty: EmptyNeighbourhoodPolicy, threads: Int?) throws -> [Double] {
+                                 kernel: Kernel, form: KernelForm, empty: EmptyNeighbourhoodPolicy, degree: Int = 0,
+                                 sampleWeights: [Double]? = nil, threads: Int?) throws -> [Double] {
         if let widths = try argument.widths(features: training.featureNames, trainFile: training.file) {
             return widths
         }
         guard case let .method(method) = argument else { return [] }
-        return try BandwidthJob.select(method, training: training, keys: keys, kernel: kernel, form: form, empty: empty, threads: threads)
+        return try BandwidthJob.select(method, training: training, keys: keys, kernel: kernel, form: form, empty: empty,
+                                       degree: degree, sampleWeights: sampleWeights, threads: threads)
     }
 }
 

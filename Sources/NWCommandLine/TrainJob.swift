@@ -8,7 +8,8 @@ import NadarayaWatson
 /// Everything `nw train` was asked to do.
 public struct TrainOptions: Sendable {
     public var train: String
-    public var target: String?
+    /// `--target`, `--features`, `--sample-weight`.
+    public var columns = ColumnSelection()
     public var initialW = 1.0
     public var epochs = 5
     public var learningRate = 0.5
@@ -31,7 +32,7 @@ public enum TrainJob {
     public static func run(_ options: TrainOptions) throws {
         let logFile = try options.lossLog.map { try AtomicFile(path: $0) }
         let modelFile = try options.model.map { try AtomicFile(path: $0) }
-        let training = try TrainingData(path: options.train, target: options.target)
+        let training = try TrainingData(path: options.train, selection: options.columns)
         let keys = try training.keys()
         let targets = try training.targets().elements
         let trainer = ParametricAttentionPooling(initialScale: options.initialW, epochs: options.epochs,
@@ -40,7 +41,7 @@ public enum TrainJob {
                                                  threads: options.threads)
         let progress = isatty(2) != 0
         let model = try LibraryErrors.translate(training: training) {
-            try trainer.fit(keys: keys, targets: targets) { epoch in
+            try trainer.fit(keys: keys, targets: targets, sampleWeights: training.sampleWeights()) { epoch in
                 if progress {
                     StandardError.write("\rnw train: epoch \(epoch.epoch)/\(options.epochs)  loss \(NumberFormat.roundTrip(epoch.loss))  w \(NumberFormat.roundTrip(epoch.scales[0]))\u{1B}[K")
                 }
@@ -57,7 +58,7 @@ public enum TrainJob {
         }
         let file = ModelFile(features: training.featureNames, target: training.table.header[training.targetColumn],
                              w: model.scales, bandwidths: model.bandwidths,
-                             keys: (0..<keys.rows).map { keys.row($0) }, values: targets,
+                             keys: (0..<model.keys.rows).map { model.keys.row($0) }, values: model.targets, weights: model.sampleWeights,
                              training: .init(optimizer: options.optimizer.rawValue, learningRate: options.learningRate,
                                              initialW: options.initialW, epochs: model.history.count,
                                              includeSelf: options.includeSelf, loss: model.history.map(\.loss)))

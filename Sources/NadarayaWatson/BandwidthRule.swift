@@ -29,6 +29,8 @@ public enum BandwidthRule: String, CaseIterable, Sendable, Codable {
     /// (``Statistics/weightedQuantile(sorted:weights:_:)``) — with integer weights exactly the
     /// rule on the rows repeated sᵢ times.
     public func bandwidths(for keys: Matrix, weights: [Double]?) throws -> [Double] {
+        let kept = try SampleWeights(weights, count: keys.rows)
+        let keys = kept.select(keys), weights = kept.weights
         let d = keys.columns
         let n = weights?.reduce(0, +) ?? Double(keys.rows)
         guard d > 0 else { throw NadarayaWatsonError.noFeatures }

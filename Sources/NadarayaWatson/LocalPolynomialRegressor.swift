@@ -86,7 +86,8 @@ public struct LocalPolynomialRegressor: Sendable {
         let widths = try bandwidth.resolve(for: x, weights: s)
         let problem = AttentionProblem(kernel: kernel, form: form, keys: x, bandwidths: widths, values: .dense(Matrix(column: y)))
         return FittedLocalPolynomialRegressor(problem: problem, targets: y, weights: s, degree: degree, nadarayaWatson: nil,
-                                              emptyPolicy: emptyPolicy, threads: threads ?? Parallel.defaultThreads)
+                                              keptRows: kept.kept, originalRowCount: keys.rows, emptyPolicy: emptyPolicy,
+                                              threads: threads ?? Parallel.defaultThreads)
     }
 }
 
@@ -99,6 +100,9 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     public internal(set) var degree: Int
     /// Degree 0: the Nadaraya–Watson fit that predicts (derivatives come from the moments).
     var nadarayaWatson: FittedNadarayaWatsonRegressor?
+    /// The rows kept (weight > 0; nil: all) and the row count before.
+    let keptRows: [Int]?
+    let originalRowCount: Int
     let emptyPolicy: EmptyNeighbourhoodPolicy
     let threads: Int
 
@@ -187,16 +191,81 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     /// Solves the local design of degree P, falling back degree by degree (the monomials of a
     /// lower degree are a prefix, so the same sums serve).
     static func solve(_ sums: [Double], set: MomentSet, degree P: Int) -> LocalFit {
+        let (degree, factor) = design(sums, set: set, degree: P)
+        let p = set.basisCount(degree: degree)
+        let b = (0..<p).map { sums[set.responseOffset + $0] }
+        guard let factor else { return LocalFit(degree: 0, coefficients: [b[0] / sums[0]]) }
+        return LocalFit(degree: degree, coefficients: factor.solve(b))
+    }
+
+    /// The highest well-posed degree ≤ P and its factored design (nil for degree 0, A = [S₀]).
+    static func design(_ sums: [Double], set: MomentSet, degree P: Int) -> (degree: Int, factor: SymmetricSolve.Factor?) {
         var degree = P
         while degree >= 1 {
             let p = set.basisCount(degree: degree)
             var A = [Double](repeating: 0, count: p * p)
             for e in 0..<p { for f in 0...e { A[e * p + f] = sums[set.designPosition(e, f)]; A[f * p + e] = A[e * p + f] } }
-            let b = (0..<p).map { sums[set.responseOffset + $0] }
-            if let beta = SymmetricSolve.solve(A, b, count: p) { return LocalFit(degree: degree, coefficients: beta) }
+            if let factor = SymmetricSolve.Factor(A, count: p) { return (degree, factor) }
             degree -= 1
         }
-        return LocalFit(degree: 0, coefficients: [sums[set.responseOffset] / sums[0]])
+        return (0, nil)
+    }
+
+    /// The equivalent-kernel weights lᵢ(q) of each query (m × n, TRAIN's row order; 0 for rows of
+    /// weight 0): f̂(q) = Σᵢ lᵢ(q)·yᵢ, Σᵢ lᵢ(q) = 1, lᵢ(q) = sᵢαᵢ·(A⁻¹e₀)ᵀ·x(uᵢ) — negative where the
+    /// local polynomial extrapolates. Empty queries follow the policy, as for Nadaraya–Watson.
+    ///
+    /// - Complexity: O(m·n·(d + p)) time, O(m·n) memory.
+    public func smootherWeights(_ queries: Matrix) throws -> Matrix {
+        if let nadarayaWatson { return try nadarayaWatson.attentionWeights(queries) }
+        let evaluation = try evaluate(queries, derivatives: false)
+        let moments = momentProblem(derivatives: false)
+        let states = MomentEngine.states(moments, queries: queries, threads: threads)
+        let n = problem.keyCount, d = queries.columns, set = moments.moments
+        let N = originalRowCount, keptRows = self.keptRows
+        var result = Matrix(rows: queries.rows, columns: N)
+        let u = UnsafeMutablePointer<Double>.allocate(capacity: d), values = UnsafeMutablePointer<Double>.allocate(capacity: set.designCount)
+        defer { u.deallocate(); values.deallocate() }
+        for i in 0..<queries.rows {
+            let q = queries.row(i)
+            var row = [Double](repeating: 0, count: n)
+            if states.shifts[i] > -.infinity {
+                let sums = Array(states.sums[i * states.count ..< (i + 1) * states.count])
+                let (degree, factor) = Self.design(sums, set: set, degree: self.degree)
+                let p = set.basisCount(degree: degree)
+                let z = factor?.solve((0..<p).map { $0 == 0 ? 1 : 0 }) ?? [1 / sums[0]]
+                q.withUnsafeBufferPointer { qp in
+                    problem.keys.elements.withUnsafeBufferPointer { xs in
+                        for k in 0..<n {
+                            let a = problem.logAttention(query: qp.baseAddress!, key: k)
+                            guard a > -.infinity else { continue }
+                            let alpha = Double.exp(a + Double.log(weights?[k] ?? 1) - states.shifts[i])
+                            for j in 0..<d { u[j] = (xs[k * d + j] - qp[j]) / problem.bandwidths[j] }
+                            set.monomials.evaluate(u, into: values)
+                            row[k] = alpha * (0..<p).reduce(0) { $0 + z[$1] * values[$1] }
+                        }
+                    }
+                }
+            } else if evaluation.values[i].isNaN {
+                row = Array(repeating: .nan, count: n)
+            } else if !problem.kernel.isCompact {
+                row = q.withUnsafeBufferPointer { problem.farLimitWeights(query: $0.baseAddress!) }
+                if let s = weights { row = zip(row, s).map(*) }
+                let total = row.reduce(0, +)
+                row = row.map { $0 / total }
+            } else if emptyPolicy == .mean {
+                let s = weights ?? Array(repeating: 1, count: n)
+                let total = s.reduce(0, +)
+                row = s.map { $0 / total }
+            } else {
+                row[q.withUnsafeBufferPointer { problem.nearestKey(to: $0.baseAddress!) }] = 1
+            }
+            for k in 0..<n {
+                let column = keptRows?[k] ?? k
+                if row[k].isNaN { for c in 0..<N { result[i, c] = .nan } } else { result[i, column] = row[k] }
+            }
+        }
+        return result
     }
 
     /// Queries with no key of positive weight: the far limit for kernels with infinite support

@@ -33,10 +33,26 @@ enum Main {
                 print(NW.fullMessage(for: error))
                 exit(0)
             }
-            let message = (error as? CommandLineError)?.description
-                ?? NW.message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+            let message = (error as? CommandLineError)?.description ?? oneLine(NW.message(for: error))
             StandardError.writeLine("nw: \(message)")
             exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
     }
+}
+
+/// The argument parser's message on one line: lines joined by spaces, a bulleted list of
+/// values ("- gaussian", "- boxcar", …) as one comma list.
+func oneLine(_ message: String) -> String {
+    var text = "", inList = false
+    for line in message.split(whereSeparator: \.isNewline) {
+        let trimmed = line.drop { $0 == " " }
+        if trimmed.hasPrefix("- ") {
+            text += (inList ? ", " : " ") + trimmed.dropFirst(2)
+            inList = true
+        } else if !trimmed.isEmpty {
+            text += (text.isEmpty ? "" : " ") + trimmed
+            inList = false
+        }
+    }
+    return text
 }

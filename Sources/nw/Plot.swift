@@ -17,11 +17,9 @@ struct Plot: ParsableCommand {
     @Option(help: ArgumentHelp("Queries: CSV holding every feature column of TRAIN by name.", valueName: "QUERY.csv"))
     var query: String?
 
-    @Option(help: ArgumentHelp("The kernel profile K(u).", valueName: choices(Kernel.self)))
-    var kernel: String?
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("A positive width, a comma list with one per feature, or scott, silverman, cv.", valueName: "BW"))
-    var bandwidth: String?
+    @OptionGroup var kernel: KernelOptions
+    @OptionGroup var bandwidth: BandwidthOption
+    @OptionGroup var fit: FitOptions
 
     @Option(help: ArgumentHelp("A QUERY column holding the true function, drawn dashed.", valueName: "COL"))
     var truth: String?
@@ -32,36 +30,27 @@ struct Plot: ParsableCommand {
     @Option(help: ArgumentHelp("The feature on the x axis (required when TRAIN has several).", valueName: "COL"))
     var feature: String?
 
-    @Option(help: ArgumentHelp("radial: K(‖(q−k)/h‖); product: ∏ⱼ K((qⱼ−kⱼ)/hⱼ).", valueName: choices(KernelForm.self)))
-    var form: String = KernelForm.radial.rawValue
-
-    @Option(help: ArgumentHelp("What a query with zero total weight gets (compact kernels far from every key).", valueName: choices(EmptyNeighbourhoodPolicy.self)))
-    var empty: String = EmptyNeighbourhoodPolicy.nan.rawValue
-
     @Option(help: ArgumentHelp("The SVG file to write (atomically).", valueName: "FILE.svg"))
     var output: String?
 
-    @Option(help: "Worker threads (default: every core).")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
-    func run() throws {
-        var options = PlotOptions(
-            train: try require(training.train, "--train"),
-            query: try require(query, "--query"),
-            kernel: try choice(Kernel.self, "--kernel", require(kernel, "--kernel")),
-            bandwidth: try BandwidthArgument(parsing: require(bandwidth, "--bandwidth")),
-            output: try require(output, "--output")
-        )
-        options.target = training.target
+    func options() throws -> PlotOptions {
+        var options = PlotOptions(train: try training.requiredTrain(), query: try require(query, "--query"),
+                                  kernel: try require(kernel.kernel, "--kernel"),
+                                  bandwidth: try require(bandwidth.bandwidth, "--bandwidth"), output: try require(output, "--output"))
+        options.columns = training.columns
+        options.degree = fit.degree
         options.truth = truth
         options.heatmap = heatmap
         options.feature = feature
-        options.form = try choice(KernelForm.self, "--form", form)
-        options.empty = try choice(EmptyNeighbourhoodPolicy.self, "--empty", empty)
-        if let threads, threads < 1 {
-            throw CommandLineError.option("--threads", "should be a whole number of at least 1, but is \(threads)")
-        }
-        options.threads = threads
-        try PlotJob.run(options)
+        options.form = kernel.form
+        options.empty = fit.empty
+        options.threads = engine.threads
+        return options
     }
+
+    func validate() throws { _ = try options() }
+
+    func run() throws { try PlotJob.run(options()) }
 }

@@ -4,10 +4,11 @@ import NWCommandLine
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict each QUERY row by attention pooling over the TRAIN rows.",
+        abstract: "Predict each QUERY row by attention pooling (or a local polynomial) over the TRAIN rows.",
         discussion: """
         Output: every QUERY column, then `prediction` (with --classify: the most probable label, \
-        then p_<label> per class). Numbers are written in round-trip form.
+        then p_<label> per class), then with --derivatives one d_<feature> column per feature. \
+        Numbers are written in round-trip form.
         """
     )
 
@@ -16,25 +17,20 @@ struct Predict: ParsableCommand {
     @Option(help: ArgumentHelp("Queries: CSV holding every feature column of TRAIN by name; other columns are copied through. '-' reads standard input.", valueName: "QUERY.csv"))
     var query: String?
 
-    @Option(help: ArgumentHelp("The kernel profile K(u).", valueName: choices(Kernel.self)))
-    var kernel: String?
+    @OptionGroup var kernel: KernelOptions
+    @OptionGroup var bandwidth: BandwidthOption
+    @OptionGroup var fit: FitOptions
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("A positive width, a comma list with one per feature, or scott, silverman, cv.", valueName: "BW"))
-    var bandwidth: String?
+    @Flag(help: "Add d_<feature> columns: the local slope β_j/h_j (degree ≥ 1) or the exact derivative of the estimate (degree 0).")
+    var derivatives = false
 
     @Flag(help: "The target holds class labels: predict the most probable label and each class's probability.")
     var classify = false
 
-    @Option(help: ArgumentHelp("radial: K(‖(q−k)/h‖); product: ∏ⱼ K((qⱼ−kⱼ)/hⱼ).", valueName: choices(KernelForm.self)))
-    var form: String = KernelForm.radial.rawValue
-
-    @Option(help: ArgumentHelp("What a query with zero total weight gets (compact kernels far from every key).", valueName: choices(EmptyNeighbourhoodPolicy.self)))
-    var empty: String = EmptyNeighbourhoodPolicy.nan.rawValue
-
     @Flag(help: "Local widths (Abramson): each training row's width is h·(g/p̂(xᵢ))^½ with p̂ the pilot density at width h and g its geometric mean; sparse regions get wider kernels.")
     var adaptive = false
 
-    @Option(help: ArgumentHelp("Also write the attention-weight matrix: one row per query, one column per TRAIN row.", valueName: "WEIGHTS.csv"))
+    @Option(help: ArgumentHelp("Also write the attention-weight matrix (degree ≥ 1: the equivalent kernel lᵢ(q)): one row per query, one column per TRAIN row.", valueName: "WEIGHTS.csv"))
     var weights: String?
 
     @Option(help: ArgumentHelp("Write here instead of standard output (atomically: all or nothing).", valueName: "OUT.csv"))
@@ -45,36 +41,49 @@ struct Predict: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
-    func run() throws {
-        if let model {
-            for (given, name) in [(training.train, "--train"), (kernel, "--kernel"), (bandwidth, "--bandwidth"), (training.target, "--target"), (weights, "--weights")] where given != nil {
-                throw CommandLineError.option(name, "cannot be combined with --model (the model holds its training data, kernel and widths)")
-            }
-            if adaptive { throw CommandLineError.option("--adaptive", "cannot be combined with --model (the model holds its widths)") }
-            if classify { throw CommandLineError.option("--classify", "cannot be combined with --model (trained models are regressors)") }
-            var options = ModelPredictOptions(model: model, query: try require(query, "--query"))
-            options.output = output
-            options.threads = try engine.validatedThreads()
-            try PredictJob.run(options)
-            return
+    /// With --model, none of the options that describe TRAIN or the estimator.
+    func modelOptions(_ model: String) throws -> ModelPredictOptions {
+        let given: [(Bool, String)] = [
+            (training.train != nil, "--train"), (kernel.kernel != nil, "--kernel"), (bandwidth.bandwidth != nil, "--bandwidth"),
+            (training.target != nil, "--target"), (training.features != nil, "--features"),
+            (training.sampleWeight != nil, "--sample-weight"), (weights != nil, "--weights"), (fit.degree != 0, "--degree"),
+            (derivatives, "--derivatives"), (adaptive, "--adaptive"), (classify, "--classify"),
+        ]
+        for (isGiven, name) in given where isGiven {
+            throw CommandLineError.option(name, "cannot be combined with --model (the model holds its training data, kernel and widths)")
         }
+        var options = ModelPredictOptions(model: model, query: try require(query, "--query"))
+        options.output = output
+        options.threads = engine.threads
+        return options
+    }
+
+    func predictOptions() throws -> PredictOptions {
         let needs = " (or use --model)"
-        var options = PredictOptions(
-            train: try require(training.train, "--train", needs),
-            query: try require(query, "--query"),
-            kernel: try choice(Kernel.self, "--kernel", require(kernel, "--kernel", needs)),
-            bandwidth: try BandwidthArgument(parsing: require(bandwidth, "--bandwidth", needs))
-        )
-        options.target = training.target
+        var options = PredictOptions(train: try training.requiredTrain(needs), query: try require(query, "--query"),
+                                     kernel: try require(kernel.kernel, "--kernel", needs),
+                                     bandwidth: try require(bandwidth.bandwidth, "--bandwidth", needs))
+        options.columns = training.columns
+        options.degree = fit.degree
+        options.derivatives = derivatives
         options.classify = classify
         options.adaptive = adaptive
-        options.form = try choice(KernelForm.self, "--form", form)
-        options.empty = try choice(EmptyNeighbourhoodPolicy.self, "--empty", empty)
+        options.form = kernel.form
+        options.empty = fit.empty
         options.weights = weights
         options.output = output
-        options.threads = try engine.validatedThreads()
-        options.strategy = try engine.validatedStrategy()
-        options.precision = try engine.validatedPrecision()
-        try PredictJob.run(options)
+        options.threads = engine.threads
+        options.strategy = engine.strategy
+        options.precision = engine.precision
+        try options.validate()
+        return options
+    }
+
+    func validate() throws {
+        if let model { _ = try modelOptions(model) } else { _ = try predictOptions() }
+    }
+
+    func run() throws {
+        if let model { try PredictJob.run(modelOptions(model)) } else { try PredictJob.run(predictOptions()) }
     }
 }

@@ -2,25 +2,72 @@ import ArgumentParser
 import NadarayaWatson
 import NWCommandLine
 
-/// Closed option sets are read as text and parsed here, so a bad value gets our one-line
-/// "should be one of …, but is x" message instead of the parser's multi-line list.
-func choice<T: RawRepresentable & CaseIterable>(_ type: T.Type, _ option: String, _ text: String) throws -> T where T.RawValue == String {
-    if let value = T(rawValue: text) { return value }
-    let names = T.allCases.map(\.rawValue).joined(separator: ", ")
-    throw CommandLineError.option(option, "should be one of \(names), but is \"\(text)\"")
-}
+// Closed option sets parse through swift-argument-parser; a bad value reads "The value 'x' is
+// invalid for '--kernel <kernel>'. Please provide one of …", folded to one line by `Main`.
+extension Kernel: ExpressibleByArgument {}
+extension KernelForm: ExpressibleByArgument {}
+extension EmptyNeighbourhoodPolicy: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
+extension EvaluationStrategy: ExpressibleByArgument {}
+extension Optimizer: ExpressibleByArgument {}
+extension BandwidthMethod: ExpressibleByArgument {}
 
-func choices<T: RawRepresentable & CaseIterable>(_ type: T.Type) -> String where T.RawValue == String {
-    T.allCases.map(\.rawValue).joined(separator: "|")
-}
-
-/// Options every subcommand that reads TRAIN shares.
+/// TRAIN and which of its columns play which part (predict, bandwidth, plot, train, density).
 struct TrainingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Training data: CSV with a header; one key–value pair per row.", valueName: "TRAIN.csv"))
+    @Option(help: ArgumentHelp("Training data: CSV with a header, one row per observation. '-' reads standard input.", valueName: "TRAIN.csv"))
     var train: String?
 
-    @Option(help: ArgumentHelp("The value column of TRAIN (default: the last column). Every other column is a feature.", valueName: "COL"))
+    @Option(help: ArgumentHelp("The value column of TRAIN (default: the last column that is not the weight).", valueName: "COL"))
     var target: String?
+
+    @Option(help: ArgumentHelp("The feature columns, comma-separated, in this order (default: every column but the target and the weight); other columns are ignored and may hold text.", valueName: "COLS"),
+            transform: { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0) } })
+    var features: [String]?
+
+    @Option(name: .customLong("sample-weight"), help: ArgumentHelp("A TRAIN column of observation weights sᵢ ≥ 0 (frequency weights: an integer weight repeats the row; 0 removes it).", valueName: "COL"))
+    var sampleWeight: String?
+
+    var columns: ColumnSelection { ColumnSelection(target: target, features: features, sampleWeight: sampleWeight) }
+
+    func validate() throws {
+        if let features, features.contains(where: \.isEmpty) {
+            throw ValidationError("--features: should be a comma list of column names, but has an empty name")
+        }
+    }
+
+    func requiredTrain(_ context: String = "") throws -> String { try require(train, "--train", context) }
+}
+
+/// The kernel α and its form (predict, bandwidth, plot, density).
+struct KernelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The kernel profile K(u).", valueName: "kernel"))
+    var kernel: Kernel?
+
+    @Option(help: ArgumentHelp("radial: K(‖(q−k)/h‖); product: ∏ⱼ K((qⱼ−kⱼ)/hⱼ).", valueName: "form"))
+    var form: KernelForm = .radial
+}
+
+/// The kernel widths (predict, plot, density).
+struct BandwidthOption: ParsableArguments {
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("A positive width, a comma list with one per feature (in the feature order), or scott, silverman, cv.", valueName: "BW"),
+            transform: BandwidthArgument.init(parsing:))
+    var bandwidth: BandwidthArgument?
+}
+
+/// The local fit (predict, bandwidth, plot).
+struct FitOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The local polynomial's degree: 0 (Nadaraya–Watson), 1 (local linear), 2 or 3.", valueName: "P"))
+    var degree = 0
+
+    @Option(help: ArgumentHelp("What a query with zero total weight gets (compact kernels far from every key).", valueName: "policy"))
+    var empty: EmptyNeighbourhoodPolicy = .nan
+
+    func validate() throws {
+        guard (0...LocalPolynomialRegressor.maximumDegree).contains(degree) else {
+            throw ValidationError("--degree: should be 0, 1, 2 or 3, but is \(degree)")
+        }
+    }
 }
 
 /// Engine options.
@@ -29,24 +76,15 @@ struct EngineOptions: ParsableArguments {
     var threads: Int?
 
     @Option(help: ArgumentHelp("Evaluation engine.", visibility: .hidden))
-    var strategy: String = EvaluationStrategy.automatic.rawValue
+    var strategy: EvaluationStrategy = .automatic
 
-    @Option(help: ArgumentHelp("Arithmetic of the SIMD engines (gaussian, logistic, cauchy, laplacian): double, or single for about twice the speed at ~1e-6 relative error.", valueName: choices(Precision.self)))
-    var precision: String = Precision.double.rawValue
+    @Option(help: ArgumentHelp("Arithmetic of the SIMD engines (gaussian, logistic, cauchy, laplacian): double, or single for about twice the speed at ~1e-6 relative error.", valueName: "precision"))
+    var precision: Precision = .double
 
-    func validatedPrecision() throws -> Precision {
-        try choice(Precision.self, "--precision", precision)
-    }
-
-    func validatedStrategy() throws -> EvaluationStrategy {
-        try choice(EvaluationStrategy.self, "--strategy", strategy)
-    }
-
-    func validatedThreads() throws -> Int? {
+    func validate() throws {
         if let threads, threads < 1 {
-            throw CommandLineError.option("--threads", "should be a whole number of at least 1, but is \(threads)")
+            throw ValidationError("--threads: should be a whole number of at least 1, but is \(threads)")
         }
-        return threads
     }
 }
 

@@ -23,8 +23,8 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Learning rate.", valueName: "LR"))
     var lr: String = "0.5"
 
-    @Option(help: ArgumentHelp("sgd (the chapter's) or adam (β₁ 0.9, β₂ 0.999, ε 1e-8).", valueName: choices(Optimizer.self)))
-    var optimizer: String = Optimizer.sgd.rawValue
+    @Option(help: ArgumentHelp("sgd (the chapter's) or adam (β₁ 0.9, β₂ 0.999, ε 1e-8).", valueName: "optimizer"))
+    var optimizer: Optimizer = .sgd
 
     @Option(help: ArgumentHelp("Stop early once an epoch changes the loss by at most this fraction (0: never).", valueName: "TOL"))
     var tolerance: String = "0"
@@ -40,21 +40,25 @@ struct Train: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
-    func run() throws {
-        var options = TrainOptions(train: try require(training.train, "--train"))
-        options.target = training.target
+    func options() throws -> TrainOptions {
+        var options = TrainOptions(train: try training.requiredTrain())
+        options.columns = training.columns
         options.initialW = try number("--init-w", initialW, "a finite nonzero number") { $0.isFinite && $0 != 0 }
         options.learningRate = try number("--lr", lr, "a positive number") { $0.isFinite && $0 > 0 }
         options.tolerance = try number("--tolerance", tolerance, "a non-negative number") { $0.isFinite && $0 >= 0 }
         guard epochs >= 1 else { throw CommandLineError.option("--epochs", "should be at least 1, but is \(epochs)") }
         options.epochs = epochs
-        options.optimizer = try choice(Optimizer.self, "--optimizer", optimizer)
+        options.optimizer = optimizer
         options.includeSelf = includeSelf
         options.lossLog = lossLog
         options.model = model
-        options.threads = try engine.validatedThreads()
-        try TrainJob.run(options)
+        options.threads = engine.threads
+        return options
     }
+
+    func validate() throws { _ = try options() }
+
+    func run() throws { try TrainJob.run(options()) }
 }
 
 /// A numeric option read as text, so "-1" is a value and errors read "should be …, but is x".

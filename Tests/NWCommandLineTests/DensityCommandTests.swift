@@ -64,6 +64,6 @@ struct DensityCommandTests {
         #expect(fixed.stdout != adaptive.stdout)
         #expect(csvRows(adaptive.stdout).count == csvRows(fixed.stdout).count)
         let withModel = try NW.run(["predict", "--model", "m.json", "--query", train, "--adaptive"])
-        #expect(withModel.stderrLines == ["nw: --adaptive: cannot be combined with --model (the model holds its widths)"], "\(withModel.stderr)")
+        #expect(withModel.stderrLines == ["nw: --adaptive: cannot be combined with --model (the model holds its training data, kernel and widths)"], "\(withModel.stderr)")
     }
 }
