@@ -71,6 +71,7 @@ public struct ChapterFigures: Sendable {
             averagePooling(),
             try nonparametricFit(),
             try nonparametricAttention(),
+            try localPolynomialFits(),
             parametricLoss(trained, honest: honest, overfit: overfit),
             try parametricFit(trained),
             try parametricAttention(trained),
@@ -138,6 +139,19 @@ public struct ChapterFigures: Sendable {
                           caption: "The Gaussian kernel with width 1: f(x) = Σᵢ softmax(−(x − xᵢ)²/2) yᵢ. Smooth and far better than the mean, but too wide for the bumps of the truth.",
                           svg: Figure(panels: [regressionPanel(prediction: prediction, title: "Gaussian, h = 1")],
                                       panelWidth: 320, panelHeight: 220).svg())
+    }
+
+    /// Degrees 0, 1 and 2 with the nonparametric figure's kernel: the boundary bias of degree 0.
+    func localPolynomialFits() throws -> DemoFigure {
+        let panels = try [0, 1, 2].map { degree in
+            let prediction = try LocalPolynomialRegressor(bandwidth: .width(1), degree: degree)
+                .fit(keys: Matrix(column: regression.x), targets: regression.y).predict(Matrix(column: regression.grid))
+            let name = ["Nadaraya–Watson", "local linear", "local quadratic"][degree]
+            return regressionPanel(prediction: prediction, title: "degree \(degree): \(name)")
+        }
+        return DemoFigure(name: "local-polynomial-fits", title: "Local polynomial regression: degree 0, 1, 2 (Gaussian, h = 1)",
+                          caption: "At x = 0 the truth is 0, but every key near a query at the edge lies to its right, so the weighted mean (degree 0) is pulled up towards them: boundary bias. A local line (degree 1, statsmodels’ and R np’s local linear) follows the slope into the edge; degree 2 also follows the curvature of the bumps, at the price of more variance.",
+                          svg: Figure(panels: panels, sharesY: true, panelWidth: 240, panelHeight: 200).svg())
     }
 
     func attentionFigure(name: String, title: String, caption: String, width: Double) throws -> DemoFigure {

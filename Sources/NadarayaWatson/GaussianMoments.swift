@@ -11,12 +11,16 @@ import RealModule
 // 2. Fast: the monomials uᵍ come from the δ the distance already needs — in 1-D powers of one
 //    δ, unrolled at compile time for degrees 1–3, accumulators in registers; the exp2 (shared
 //    by every moment) stays the main cost.
-// 3. All cores over query blocks; identical results whatever the thread count.
+// 3. Memory traffic: keys in tiles sized for L2, each tile visited by a block of queries whose
+//    states (running minimum and sums, per lane) carry across tiles; all cores over query
+//    blocks; identical results whatever the thread count (each query sums its keys in order).
 
 /// The Gaussian kernel-moment engine on SIMD registers.
 enum GaussianMoments {
     typealias V = SIMD8<Double>
     static let unit = (1.4426950408889634 / 2).squareRoot()
+    /// Bytes of keys, values and weights per tile: half of a 512 KiB L2, the smallest here.
+    static let tileBytes = 256 * 1024
 
     static func states(_ problem: MomentProblem, queries: Matrix, threads: Int) -> MomentStates {
         let set = problem.moments, M = set.count, m = queries.rows, d = queries.columns
@@ -32,27 +36,48 @@ enum GaussianMoments {
         defer { weights.deallocate() }
         weights.initialize(repeating: 0)
         for k in 0..<layout.n { weights[k] = problem.logWeights.map { Double.exp($0[k]) } ?? 1 }
-        let context = Context(layout: layout, weights: UnsafePointer(weights.baseAddress!), set: set)
+        let context = Context(layout: layout, weights: UnsafePointer(weights.baseAddress!), set: set,
+                              weighted: problem.logWeights != nil)
+        let G = set.designCount, p = set.basisCount(degree: set.degree), S = 1 + G + p
+        let W = V.scalarCount
+        let tile = Swift.max(64, tileBytes / ((d + 2) * MemoryLayout<Double>.size) / W * W)
         result.shifts.withUnsafeMutableBufferPointer { shiftBuffer in
             result.sums.withUnsafeMutableBufferPointer { sumBuffer in
                 let shifts = SharedOutput(base: shiftBuffer.baseAddress!), sums = SharedOutput(base: sumBuffer.baseAddress!)
                 queries.elements.withUnsafeBufferPointer { qs in
                     let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
                     Parallel.forEachBlock(count: m, blockSize: MomentEngine.queriesPerBlock, threads: threads) { range in
-                        let q = UnsafeMutablePointer<Double>.allocate(capacity: d)
-                        defer { q.deallocate() }
-                        for i in range {
-                            for j in 0..<d { q[j] = (queryBase.base[i * d + j] - layout.center[j]) * layout.scale[j] }
-                            let out = sums.base + i * M
-                            let smallest: Double
-                            let excluded = problem.leaveOneOut ? i : -1
-                            switch (d, set.degree) {
-                            case (1, 0): smallest = context.oneDimensional(q[0], Fixed<1>.self, Fixed<1>.self, excluding: excluded, into: out)
-                            case (1, 1): smallest = context.oneDimensional(q[0], Fixed<3>.self, Fixed<2>.self, excluding: excluded, into: out)
-                            case (1, 2): smallest = context.oneDimensional(q[0], Fixed<5>.self, Fixed<3>.self, excluding: excluded, into: out)
-                            case (1, 3): smallest = context.oneDimensional(q[0], Fixed<7>.self, Fixed<4>.self, excluding: excluded, into: out)
-                            default: smallest = context.general(q, excluding: excluded, into: out)
+                        let count = range.count
+                        let q = UnsafeMutablePointer<Double>.allocate(capacity: count * d)
+                        let state = UnsafeMutablePointer<V>.allocate(capacity: count * S)
+                        defer { q.deallocate(); state.deallocate() }
+                        for (slot, i) in range.enumerated() {
+                            for j in 0..<d { q[slot * d + j] = (queryBase.base[i * d + j] - layout.center[j]) * layout.scale[j] }
+                            state[slot * S] = V(repeating: .greatestFiniteMagnitude)
+                            (state + slot * S + 1).initialize(repeating: .zero, count: G + p)
+                        }
+                        var start = 0
+                        while start < layout.stride {
+                            let keys = start..<Swift.min(start + tile, layout.stride)
+                            for (slot, i) in range.enumerated() {
+                                let query = UnsafePointer(q + slot * d), st = state + slot * S
+                                let skip = problem.leaveOneOut ? i : -1
+                                switch (d, set.degree) {
+                                case (1, 0): context.powers(query[0], Fixed<1>.self, Fixed<1>.self, keys: keys, excluding: skip, state: st)
+                                case (1, 1): context.powers(query[0], Fixed<3>.self, Fixed<2>.self, keys: keys, excluding: skip, state: st)
+                                case (1, 2): context.powers(query[0], Fixed<5>.self, Fixed<3>.self, keys: keys, excluding: skip, state: st)
+                                case (1, 3): context.powers(query[0], Fixed<7>.self, Fixed<4>.self, keys: keys, excluding: skip, state: st)
+                                case (2, 1): context.linear(query, Fixed<2>.self, Fixed<6>.self, Fixed<3>.self, keys: keys, excluding: skip, state: st)
+                                case (3, 1): context.linear(query, Fixed<3>.self, Fixed<10>.self, Fixed<4>.self, keys: keys, excluding: skip, state: st)
+                                case (4, 1): context.linear(query, Fixed<4>.self, Fixed<15>.self, Fixed<5>.self, keys: keys, excluding: skip, state: st)
+                                default: context.general(query, keys: keys, excluding: skip, state: st)
+                                }
                             }
+                            start = keys.upperBound
+                        }
+                        for (slot, i) in range.enumerated() {
+                            let out = sums.base + i * M
+                            let smallest = context.reduce(state + slot * S, into: out)
                             // a is −log₂ α: the natural-log shift is −a·ln 2.
                             shifts.base[i] = smallest < .infinity ? -smallest * 0.6931471805599453 : -.infinity
                             context.unscale(out)
@@ -71,13 +96,16 @@ enum GaussianMoments {
         return result
     }
 
-    /// A compile-time count for the unrolled 1-D kernels.
+    /// A compile-time count for the unrolled kernels.
     enum Fixed<let N: Int> {}
 
+    /// The keys, weights and moment set the kernels read. A query's state is 1 + G + p vectors:
+    /// the running minimum of a per lane, the G design sums, the p response sums.
     struct Context: @unchecked Sendable {
         let layout: GaussianEngine.Layout<Double>
         let weights: UnsafePointer<Double>
         let set: MomentSet
+        let weighted: Bool
 
         /// Divides each sum of δᵍ by unit^|g|, turning it into the sum of uᵍ.
         func unscale(_ out: UnsafeMutablePointer<Double>) {
@@ -86,27 +114,55 @@ enum GaussianMoments {
             for r in 0..<p { out[G + r] /= Double.pow(unit, monomials.exponents[r].reduce(0, +)) }
         }
 
-        /// 1-D, degree P = N/2: design sums of δ⁰…δ²ᴾ (G = 2P + 1) and response sums of y·δ⁰…y·δᴾ
-        /// (p = P + 1) in registers. Returns the smallest a (+∞ when no key had weight).
+        /// The lanes of a state relative to its smallest minimum, into `out` (G + p sums); returns
+        /// that minimum (+∞ when no key had weight).
+        func reduce(_ state: UnsafeMutablePointer<V>, into out: UnsafeMutablePointer<Double>) -> Double {
+            let minimum = state[0], count = set.designCount + set.basisCount(degree: set.degree)
+            let smallest = minimum.min()
+            guard smallest < .greatestFiniteMagnitude else { return .infinity }
+            var factors = V.zero
+            for lane in 0..<V.scalarCount where minimum[lane] < .greatestFiniteMagnitude {
+                factors[lane] = Double.exp2(smallest - minimum[lane])
+            }
+            for c in 0..<count { out[c] = (state[1 + c] * factors).sum() }
+            return smallest
+        }
+
+        /// The lane-wise merge of a tile's minimum into a state (``MomentState/merge(_:_:)`` in
+        /// base 2, per lane): the state's new minimum and the factors for its old sums and the tile's.
         @inline(__always)
-        func oneDimensional<let G: Int, let P: Int>(_ q: Double, _: Fixed<G>.Type, _: Fixed<P>.Type, excluding excluded: Int,
-                                                   into out: UnsafeMutablePointer<Double>) -> Double {
-            let n = layout.n, x = layout.keys.baseAddress!, y = layout.values.baseAddress!
+        static func merge(into state: UnsafeMutablePointer<V>, _ minimum: V) -> (old: V, new: V) {
+            let combined = V.minimum(state[0], minimum)
+            let factors = (V.exp2NonPositive(combined - state[0]), V.exp2NonPositive(combined - minimum))
+            state[0] = combined
+            return factors
+        }
+
+        /// The lanes of keys k…k+7 that are padding (at +∞) or the excluded key (leave-one-out):
+        /// they get weight 0 and δ 0, so that neither moves the minimum nor makes 0·∞.
+        @inline(__always)
+        func mask(at k: Int, excluding excluded: Int) -> SIMDMask<SIMD8<Int64>>? {
+            guard k &+ V.scalarCount > layout.n || (k <= excluded && excluded < k &+ V.scalarCount) else { return nil }
+            let index = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+            return (index .>= SIMD8(repeating: Int64(layout.n))) .| (index .== SIMD8(repeating: Int64(excluded)))
+        }
+
+        /// 1-D, degree P − 1: design sums of δ⁰…δ^{G−1} (G = 2P − 1) and response sums of
+        /// y·δ⁰…y·δ^{P−1}, in registers over the tile.
+        @inline(__always)
+        func powers<let G: Int, let P: Int>(_ q: Double, _: Fixed<G>.Type, _: Fixed<P>.Type, keys: Range<Int>,
+                                           excluding excluded: Int, state: UnsafeMutablePointer<V>) {
+            let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
             let qv = V(repeating: q)
+            // The tile's own sums from zero (registers), merged into the state at the end.
             var minimum = V(repeating: .greatestFiniteMagnitude)
             var design = InlineArray<G, V>(repeating: .zero), response = InlineArray<P, V>(repeating: .zero)
-            var k = 0
-            while k < layout.stride {
+            var k = keys.lowerBound
+            while k < keys.upperBound {
                 var delta = UnsafeRawPointer(x + k).loadUnaligned(as: V.self) - qv
                 var a = delta * delta
-                // The excluded key (leave-one-out) must not move the minimum either.
-                let masked = k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount)
-                var mask = SIMDMask<SIMD8<Int64>>(repeating: false)
-                if masked {
-                    // Padding keys sit at +∞ and the excluded key is left out: weight 0 and δ 0,
-                    // so that 0·∞ never appears.
-                    let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
-                    mask = (lanes .>= SIMD8(repeating: Int64(n))) .| (lanes .== SIMD8(repeating: Int64(excluded)))
+                let mask = self.mask(at: k, excluding: excluded)
+                if let mask {
                     a.replace(with: .infinity, where: mask)
                     delta.replace(with: 0, where: mask)
                 }
@@ -114,63 +170,103 @@ enum GaussianMoments {
                     let newMinimum = V.minimum(a, minimum)
                     let factor = V.exp2NonPositive(newMinimum - minimum)
                     for g in 0..<G { design[g] *= factor }
-                    for r in 0..<P { response[r] *= factor }
+                    for e in 0..<P { response[e] *= factor }
                     minimum = newMinimum
                 }
-                var t = V.exp2NonPositive(minimum - a) * UnsafeRawPointer(weights + k).loadUnaligned(as: V.self)
-                if masked { t.replace(with: 0, where: mask) }
+                var t = V.exp2NonPositive(minimum - a)
+                if weighted { t *= UnsafeRawPointer(weights + k).loadUnaligned(as: V.self) }
+                if let mask { t.replace(with: 0, where: mask) }
                 let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
                 for g in 0..<G {
                     design[g] += t
                     if g < P { response[g] = response[g].addingProduct(t, yk) }
-                    t *= delta
+                    if g + 1 < G { t *= delta }
                 }
                 k &+= V.scalarCount
             }
-            return reduce(minimum, design: design, response: response, into: out)
+            let (old, new) = Context.merge(into: state, minimum)
+            for g in 0..<G { state[1 &+ g] = state[1 &+ g] * old + design[g] * new }
+            for e in 0..<P { state[1 &+ G &+ e] = state[1 &+ G &+ e] * old + response[e] * new }
         }
 
-        /// The lanes relative to the smallest minimum, into `out`; returns that minimum.
+        /// Degree 1 in D = 2…4 features (G = 1 + D + D(D+1)/2 design monomials, P = 1 + D basis
+        /// ones), unrolled with every accumulator in registers: the monomials 1, δⱼ, δᵢδⱼ (i ≤ j) in
+        /// the order of ``Monomials``.
         @inline(__always)
-        func reduce<let G: Int, let P: Int>(_ minimum: V, design: borrowing InlineArray<G, V>,
-                                            response: borrowing InlineArray<P, V>, into out: UnsafeMutablePointer<Double>) -> Double {
-            let smallest = minimum.min()
-            guard smallest < .greatestFiniteMagnitude else { return .infinity }
-            var factors = V.zero
-            for lane in 0..<V.scalarCount where minimum[lane] < .greatestFiniteMagnitude {
-                factors[lane] = Double.exp2(smallest - minimum[lane])
+        func linear<let D: Int, let G: Int, let P: Int>(_ q: UnsafePointer<Double>, _: Fixed<D>.Type, _: Fixed<G>.Type,
+                                                       _: Fixed<P>.Type, keys: Range<Int>, excluding excluded: Int,
+                                                       state: UnsafeMutablePointer<V>) {
+            let stride = layout.stride, x = layout.keys.baseAddress!, y = layout.values.baseAddress!
+            let n = layout.n, weighted = self.weighted, w = weights
+            // The tile's own sums from zero (registers), merged into the state at the end.
+            var minimum = V(repeating: .greatestFiniteMagnitude)
+            var design = InlineArray<G, V>(repeating: .zero), response = InlineArray<P, V>(repeating: .zero)
+            var k = keys.lowerBound
+            while k < keys.upperBound {
+                var delta = InlineArray<D, V>(repeating: .zero)
+                var a = V.zero
+                for j in 0..<D {
+                    // The query broadcast from memory each time: registers go to the accumulators.
+                    delta[j] = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
+                    a = a.addingProduct(delta[j], delta[j])
+                }
+                let masked = k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount)
+                var mask = SIMDMask<SIMD8<Int64>>(repeating: false)
+                if masked {
+                    let index = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+                    mask = (index .>= SIMD8(repeating: Int64(n))) .| (index .== SIMD8(repeating: Int64(excluded)))
+                    a.replace(with: .infinity, where: mask)
+                    for j in 0..<D { delta[j].replace(with: 0, where: mask) }
+                }
+                if anyLane(a .< minimum) {
+                    let newMinimum = V.minimum(a, minimum)
+                    let factor = V.exp2NonPositive(newMinimum - minimum)
+                    for g in 0..<G { design[g] *= factor }
+                    for e in 0..<P { response[e] *= factor }
+                    minimum = newMinimum
+                }
+                var e = V.exp2NonPositive(minimum - a)
+                if weighted { e *= UnsafeRawPointer(w + k).loadUnaligned(as: V.self) }
+                if masked { e.replace(with: 0, where: mask) }
+                let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
+                design[0] += e
+                response[0] = response[0].addingProduct(e, yk)
+                var g = 1 &+ D
+                for i in 0..<D {
+                    let ti = e * delta[i]
+                    design[1 &+ i] += ti
+                    response[1 &+ i] = response[1 &+ i].addingProduct(ti, yk)
+                    for j in i..<D {
+                        design[g] = design[g].addingProduct(ti, delta[j])
+                        g &+= 1
+                    }
+                }
+                k &+= V.scalarCount
             }
-            for g in 0..<G { out[g] = (design[g] * factors).sum() }
-            for r in 0..<P { out[G + r] = (response[r] * factors).sum() }
-            return smallest
+            let (old, new) = Context.merge(into: state, minimum)
+            for g in 0..<G { state[1 &+ g] = state[1 &+ g] * old + design[g] * new }
+            for e in 0..<P { state[1 &+ G &+ e] = state[1 &+ G &+ e] * old + response[e] * new }
         }
 
-        /// Any d and degree: δ per feature, the monomials by their recurrence, accumulators in
-        /// memory.
-        func general(_ q: UnsafePointer<Double>, excluding excluded: Int, into out: UnsafeMutablePointer<Double>) -> Double {
-            let n = layout.n, d = layout.d, stride = layout.stride
+        /// Any d and degree: δ per feature, the monomials by their recurrence, the state in memory.
+        func general(_ q: UnsafePointer<Double>, keys: Range<Int>, excluding excluded: Int, state: UnsafeMutablePointer<V>) {
+            let d = layout.d, stride = layout.stride
             let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
             let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree)
-            let delta = UnsafeMutablePointer<V>.allocate(capacity: d)
-            let t = UnsafeMutablePointer<V>.allocate(capacity: G)
-            let design = UnsafeMutablePointer<V>.allocate(capacity: G), response = UnsafeMutablePointer<V>.allocate(capacity: p)
-            defer { delta.deallocate(); t.deallocate(); design.deallocate(); response.deallocate() }
-            design.initialize(repeating: .zero, count: G)
-            response.initialize(repeating: .zero, count: p)
-            var minimum = V(repeating: .greatestFiniteMagnitude)
-            var k = 0
-            while k < stride {
+            let delta = UnsafeMutablePointer<V>.allocate(capacity: d), t = UnsafeMutablePointer<V>.allocate(capacity: G)
+            defer { delta.deallocate(); t.deallocate() }
+            let design = state + 1, response = state + 1 + G
+            var minimum = state[0]
+            var k = keys.lowerBound
+            while k < keys.upperBound {
                 var a = V.zero
                 for j in 0..<d {
                     let dj = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
                     delta[j] = dj
                     a = a.addingProduct(dj, dj)
                 }
-                let masked = k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount)
-                var mask = SIMDMask<SIMD8<Int64>>(repeating: false)
-                if masked {
-                    let lanes = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
-                    mask = (lanes .>= SIMD8(repeating: Int64(n))) .| (lanes .== SIMD8(repeating: Int64(excluded)))
+                let mask = self.mask(at: k, excluding: excluded)
+                if let mask {
                     a.replace(with: .infinity, where: mask)
                     for j in 0..<d { delta[j].replace(with: 0, where: mask) }
                 }
@@ -181,8 +277,9 @@ enum GaussianMoments {
                     for r in 0..<p { response[r] *= factor }
                     minimum = newMinimum
                 }
-                var e = V.exp2NonPositive(minimum - a) * UnsafeRawPointer(weights + k).loadUnaligned(as: V.self)
-                if masked { e.replace(with: 0, where: mask) }
+                var e = V.exp2NonPositive(minimum - a)
+                if weighted { e *= UnsafeRawPointer(weights + k).loadUnaligned(as: V.self) }
+                if let mask { e.replace(with: 0, where: mask) }
                 t[0] = e
                 for g in 1..<G { t[g] = t[monomials.parent[g]] * delta[monomials.variable[g]] }
                 let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
@@ -190,15 +287,7 @@ enum GaussianMoments {
                 for r in 0..<p { response[r] = response[r].addingProduct(t[r], yk) }
                 k &+= V.scalarCount
             }
-            let smallest = minimum.min()
-            guard smallest < .greatestFiniteMagnitude else { return .infinity }
-            var factors = V.zero
-            for lane in 0..<V.scalarCount where minimum[lane] < .greatestFiniteMagnitude {
-                factors[lane] = Double.exp2(smallest - minimum[lane])
-            }
-            for g in 0..<G { out[g] = (design[g] * factors).sum() }
-            for r in 0..<p { out[G + r] = (response[r] * factors).sum() }
-            return smallest
+            state[0] = minimum
         }
     }
 }

@@ -12,11 +12,12 @@ func isWellFormedXML(_ text: String) -> Bool {
 @Suite("FigureCommands")
 struct FigureCommandTests {
     static let figures = ["kernel-shapes", "similarity-fits", "similarity-attention", "sigma-fits", "sigma-attention",
-                          "average-pooling", "nonparametric-fit", "nonparametric-attention", "parametric-loss",
+                          "average-pooling", "nonparametric-fit", "nonparametric-attention", "local-polynomial-fits", "parametric-loss",
                           "parametric-fit", "parametric-attention"]
     /// Figures kept as byte snapshots in Tests/NWCommandLineTests/Snapshots (seed 0); re-record
     /// with NW_RECORD_SNAPSHOTS=1 after an intended change, and look at them.
-    static let snapshots = ["kernel-shapes.svg", "similarity-fits.svg", "parametric-attention.svg", "parametric-loss.svg", "index.html"]
+    static let snapshots = ["kernel-shapes.svg", "similarity-fits.svg", "parametric-attention.svg", "parametric-loss.svg",
+                            "local-polynomial-fits.svg", "index.html"]
 
     @Test("nw demo writes every figure and index.html, valid XML, the same bytes on every run")
     func demo() throws {
@@ -48,7 +49,7 @@ struct FigureCommandTests {
 
         // The README's figures are this output.
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["similarity-fits.svg", "sigma-attention.svg"] {
+        for name in ["similarity-fits.svg", "sigma-attention.svg", "local-polynomial-fits.svg"] {
             let committed = try? String(contentsOf: repository.appendingPathComponent("docs/figures/\(name)"), encoding: .utf8)
             #expect(committed == scratch.read("a/\(name)"), "docs/figures/\(name) is not nw demo's output: copy it from nw-demo/")
         }
