@@ -148,41 +148,60 @@ enum GaussianMoments {
         }
 
         /// 1-D, degree P − 1: design sums of δ⁰…δ^{G−1} (G = 2P − 1) and response sums of
-        /// y·δ⁰…y·δ^{P−1}, in registers over the tile.
+        /// y·δ⁰…y·δ^{P−1}, in registers over the tile; two passes per chunk of keys as in
+        /// ``linear(_:_:_:_:keys:excluding:state:)``.
         @inline(__always)
         func powers<let G: Int, let P: Int>(_ q: Double, _: Fixed<G>.Type, _: Fixed<P>.Type, keys: Range<Int>,
                                            excluding excluded: Int, state: UnsafeMutablePointer<V>) {
             let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
+            let n = layout.n, weighted = self.weighted, w = weights
             let qv = V(repeating: q)
-            // The tile's own sums from zero (registers), merged into the state at the end.
+            let chunk = 16
+            var e = InlineArray<16, V>(repeating: .zero)
             var minimum = V(repeating: .greatestFiniteMagnitude)
             var design = InlineArray<G, V>(repeating: .zero), response = InlineArray<P, V>(repeating: .zero)
-            var k = keys.lowerBound
-            while k < keys.upperBound {
-                var delta = UnsafeRawPointer(x + k).loadUnaligned(as: V.self) - qv
-                var a = delta * delta
-                let mask = self.mask(at: k, excluding: excluded)
-                if let mask {
-                    a.replace(with: .infinity, where: mask)
-                    delta.replace(with: 0, where: mask)
+            var start = keys.lowerBound
+            while start < keys.upperBound {
+                let count = Swift.min(chunk, (keys.upperBound &- start) / V.scalarCount)
+                var chunkMinimum = minimum
+                for c in 0..<count {
+                    let k = start &+ c &* V.scalarCount
+                    let delta = UnsafeRawPointer(x + k).loadUnaligned(as: V.self) - qv
+                    var a = delta * delta
+                    if k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount) {
+                        let index = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+                        a.replace(with: .infinity, where: (index .>= SIMD8(repeating: Int64(n))) .| (index .== SIMD8(repeating: Int64(excluded))))
+                    }
+                    e[c] = a
+                    chunkMinimum = V.minimum(chunkMinimum, a)
                 }
-                if anyLane(a .< minimum) {
-                    let newMinimum = V.minimum(a, minimum)
-                    let factor = V.exp2NonPositive(newMinimum - minimum)
+                if anyLane(chunkMinimum .< minimum) {
+                    let factor = V.exp2NonPositive(chunkMinimum - minimum)
                     for g in 0..<G { design[g] *= factor }
-                    for e in 0..<P { response[e] *= factor }
-                    minimum = newMinimum
+                    for r in 0..<P { response[r] *= factor }
+                    minimum = chunkMinimum
                 }
-                var t = V.exp2NonPositive(minimum - a)
-                if weighted { t *= UnsafeRawPointer(weights + k).loadUnaligned(as: V.self) }
-                if let mask { t.replace(with: 0, where: mask) }
-                let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
-                for g in 0..<G {
-                    design[g] += t
-                    if g < P { response[g] = response[g].addingProduct(t, yk) }
-                    if g + 1 < G { t *= delta }
+                for c in 0..<count {
+                    var weight = V.exp2NonPositive(minimum - e[c])
+                    if weighted { weight *= UnsafeRawPointer(w + (start &+ c &* V.scalarCount)).loadUnaligned(as: V.self) }
+                    e[c] = weight
                 }
-                k &+= V.scalarCount
+                for c in 0..<count {
+                    let k = start &+ c &* V.scalarCount
+                    var delta = UnsafeRawPointer(x + k).loadUnaligned(as: V.self) - qv
+                    if k &+ V.scalarCount > n {
+                        let index = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+                        delta.replace(with: 0, where: index .>= SIMD8(repeating: Int64(n)))
+                    }
+                    let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
+                    var t = e[c]
+                    for g in 0..<G {
+                        design[g] += t
+                        if g < P { response[g] = response[g].addingProduct(t, yk) }
+                        if g + 1 < G { t *= delta }
+                    }
+                }
+                start &+= count &* V.scalarCount
             }
             let (old, new) = Context.merge(into: state, minimum)
             for g in 0..<G { state[1 &+ g] = state[1 &+ g] * old + design[g] * new }
@@ -190,58 +209,78 @@ enum GaussianMoments {
         }
 
         /// Degree 1 in D = 2…4 features (G = 1 + D + D(D+1)/2 design monomials, P = 1 + D basis
-        /// ones), unrolled with every accumulator in registers: the monomials 1, δⱼ, δᵢδⱼ (i ≤ j) in
-        /// the order of ``Monomials``.
+        /// ones): the monomials 1, δⱼ, δᵢδⱼ (i ≤ j) in the order of ``Monomials``. Two passes per
+        /// chunk of keys, so that neither spills registers: the distances, the chunk's minimum and
+        /// the exp2 weights (whose polynomial wants registers for its constants) into an L1
+        /// buffer; then the G + P accumulators, all in registers, from the weights and δ again.
         @inline(__always)
         func linear<let D: Int, let G: Int, let P: Int>(_ q: UnsafePointer<Double>, _: Fixed<D>.Type, _: Fixed<G>.Type,
                                                        _: Fixed<P>.Type, keys: Range<Int>, excluding excluded: Int,
                                                        state: UnsafeMutablePointer<V>) {
             let stride = layout.stride, x = layout.keys.baseAddress!, y = layout.values.baseAddress!
             let n = layout.n, weighted = self.weighted, w = weights
+            let chunk = 16
+            var e = InlineArray<16, V>(repeating: .zero)
             // The tile's own sums from zero (registers), merged into the state at the end.
             var minimum = V(repeating: .greatestFiniteMagnitude)
             var design = InlineArray<G, V>(repeating: .zero), response = InlineArray<P, V>(repeating: .zero)
-            var k = keys.lowerBound
-            while k < keys.upperBound {
-                var delta = InlineArray<D, V>(repeating: .zero)
-                var a = V.zero
-                for j in 0..<D {
-                    // The query broadcast from memory each time: registers go to the accumulators.
-                    delta[j] = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
-                    a = a.addingProduct(delta[j], delta[j])
+            var start = keys.lowerBound
+            while start < keys.upperBound {
+                let count = Swift.min(chunk, (keys.upperBound &- start) / V.scalarCount)
+                // Pass 1: a = ‖δ‖² (padding and the excluded key at +∞), the chunk's minimum.
+                var chunkMinimum = minimum
+                for c in 0..<count {
+                    let k = start &+ c &* V.scalarCount
+                    var a = V.zero
+                    for j in 0..<D {
+                        let dj = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
+                        a = a.addingProduct(dj, dj)
+                    }
+                    if k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount) {
+                        let index = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+                        a.replace(with: .infinity, where: (index .>= SIMD8(repeating: Int64(n))) .| (index .== SIMD8(repeating: Int64(excluded))))
+                    }
+                    e[c] = a
+                    chunkMinimum = V.minimum(chunkMinimum, a)
                 }
-                let masked = k &+ V.scalarCount > n || (k <= excluded && excluded < k &+ V.scalarCount)
-                var mask = SIMDMask<SIMD8<Int64>>(repeating: false)
-                if masked {
-                    let index = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
-                    mask = (index .>= SIMD8(repeating: Int64(n))) .| (index .== SIMD8(repeating: Int64(excluded)))
-                    a.replace(with: .infinity, where: mask)
-                    for j in 0..<D { delta[j].replace(with: 0, where: mask) }
-                }
-                if anyLane(a .< minimum) {
-                    let newMinimum = V.minimum(a, minimum)
-                    let factor = V.exp2NonPositive(newMinimum - minimum)
+                if anyLane(chunkMinimum .< minimum) {
+                    let factor = V.exp2NonPositive(chunkMinimum - minimum)
                     for g in 0..<G { design[g] *= factor }
-                    for e in 0..<P { response[e] *= factor }
-                    minimum = newMinimum
+                    for r in 0..<P { response[r] *= factor }
+                    minimum = chunkMinimum
                 }
-                var e = V.exp2NonPositive(minimum - a)
-                if weighted { e *= UnsafeRawPointer(w + k).loadUnaligned(as: V.self) }
-                if masked { e.replace(with: 0, where: mask) }
-                let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
-                design[0] += e
-                response[0] = response[0].addingProduct(e, yk)
-                var g = 1 &+ D
-                for i in 0..<D {
-                    let ti = e * delta[i]
-                    design[1 &+ i] += ti
-                    response[1 &+ i] = response[1 &+ i].addingProduct(ti, yk)
-                    for j in i..<D {
-                        design[g] = design[g].addingProduct(ti, delta[j])
-                        g &+= 1
+                for c in 0..<count {
+                    var weight = V.exp2NonPositive(minimum - e[c])
+                    if weighted { weight *= UnsafeRawPointer(w + (start &+ c &* V.scalarCount)).loadUnaligned(as: V.self) }
+                    e[c] = weight
+                }
+                // Pass 2: the moments. Padding keys have δ = ∞ and weight 0: δ is zeroed there.
+                for c in 0..<count {
+                    let k = start &+ c &* V.scalarCount
+                    let weight = e[c]
+                    let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
+                    var delta = InlineArray<D, V>(repeating: .zero)
+                    for j in 0..<D {
+                        delta[j] = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
+                    }
+                    if k &+ V.scalarCount > n {
+                        let index = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ SIMD8(repeating: Int64(k))
+                        for j in 0..<D { delta[j].replace(with: 0, where: index .>= SIMD8(repeating: Int64(n))) }
+                    }
+                    design[0] += weight
+                    response[0] = response[0].addingProduct(weight, yk)
+                    var g = 1 &+ D
+                    for i in 0..<D {
+                        let ti = weight * delta[i]
+                        design[1 &+ i] += ti
+                        response[1 &+ i] = response[1 &+ i].addingProduct(ti, yk)
+                        for j in i..<D {
+                            design[g] = design[g].addingProduct(ti, delta[j])
+                            g &+= 1
+                        }
                     }
                 }
-                k &+= V.scalarCount
+                start &+= count &* V.scalarCount
             }
             let (old, new) = Context.merge(into: state, minimum)
             for g in 0..<G { state[1 &+ g] = state[1 &+ g] * old + design[g] * new }
