@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NadarayaWatson
 
 /// The `--bandwidth` value: numbers (one, or one per feature) or a selection method.
@@ -33,14 +38,33 @@ public enum BandwidthArgument: Equatable, Sendable {
         })
     }
 
-    /// The widths for `featureNames`, checking the list's length.
-    func widths(features featureNames: [String], trainFile: String) throws -> [Double]? {
-        guard case let .widths(h) = self else { return nil }
-        let d = featureNames.count
-        guard h.count == 1 || h.count == d else {
-            throw CommandLineError.option("--bandwidth", "has \(h.count) values, but \(trainFile) has \(d) feature\(d == 1 ? "" : "s") (\(featureNames.joined(separator: ", "))): give one, or one per feature")
+    /// The library's bandwidth: widths, a rule, or cross-validation, resolved by the estimator.
+    public var bandwidth: Bandwidth {
+        switch self {
+        case let .widths(h): .widths(h)
+        case .method(.scott): .scott
+        case .method(.silverman): .silverman
+        case .method(.cv): .crossValidation
         }
-        return h
+    }
+}
+
+/// The cross-validation search as the tool shows it: a progress line on a terminal only, then
+/// the score at the chosen widths on stderr.
+enum SelectionReport {
+    /// The progress callback for an estimator (nil when stderr is not a terminal).
+    static var progress: SelectionProgress? {
+        guard isatty(2) != 0 else { return nil }
+        return { evaluations, best in
+            StandardError.write("\rnw: cv: \(evaluations) evaluations, best score \(NumberFormat.roundTrip(best))\u{1B}[K")
+        }
+    }
+
+    /// Clears the progress line and reports the score, when cross-validation chose the widths.
+    static func finish(score: Double?, bandwidths: [Double]) {
+        guard let score else { return }
+        if isatty(2) != 0 { StandardError.write("\r\u{1B}[K") }
+        StandardError.writeLine("nw: cv: leave-one-out score \(NumberFormat.roundTrip(score)) at h = \(bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
     }
 }
 

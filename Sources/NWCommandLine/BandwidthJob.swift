@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NadarayaWatson
 
 /// Everything `nw bandwidth` was asked to do.
@@ -29,36 +24,21 @@ public enum BandwidthJob {
     public static func run(_ options: BandwidthOptions) throws {
         let training = try TrainingData(path: options.train, selection: options.columns)
         let keys = try training.keys()
-        let widths = try select(options.method, training: training, keys: keys, kernel: options.kernel, form: options.form,
-                                empty: options.empty, degree: options.degree, sampleWeights: training.sampleWeights(),
-                                threads: options.threads)
-        try FileIO.writeStandardOutput(Array((widths.map(NumberFormat.roundTrip).joined(separator: ",") + "\n").utf8))
-    }
-
-    /// The widths `method` selects for the training data.
-    /// For cv, the score at the selected widths goes to stderr as a diagnostic.
-    static func select(_ method: BandwidthMethod, training: TrainingData, keys: Matrix, kernel: Kernel, form: KernelForm,
-                       empty: EmptyNeighbourhoodPolicy = .nan, degree: Int = 0, sampleWeights: [Double]? = nil,
-                       threads: Int? = nil) throws -> [Double] {
-        try LibraryErrors.translate(training: training) {
-            switch method {
+        let sampleWeights = try training.sampleWeights()
+        let widths = try LibraryErrors.translate(training: training) { () throws -> [Double] in
+            switch options.method {
             case .scott: return try BandwidthRule.scott.bandwidths(for: keys, weights: sampleWeights)
             case .silverman: return try BandwidthRule.silverman.bandwidths(for: keys, weights: sampleWeights)
             case .cv:
-                let targets = try training.targets().elements
-                // A progress line on a terminal only: the count of CV evaluations and the best score.
-                let terminal = isatty(2) != 0
-                var shown = false
-                let result = try CrossValidation(kernel: kernel, form: form, emptyPolicy: empty, degree: degree, threads: threads)
-                    .select(keys: keys, targets: targets, sampleWeights: sampleWeights) { evaluations, best in
-                        guard terminal else { return }
-                        StandardError.write("\rnw: cv: \(evaluations) evaluations, best score \(NumberFormat.roundTrip(best))\u{1B}[K")
-                        shown = true
-                    }
-                if shown { StandardError.write("\r\u{1B}[K") }
-                StandardError.writeLine("nw: cv: leave-one-out score \(NumberFormat.roundTrip(result.score)) at h = \(result.bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
-                return result.bandwidths
+                // The estimator's own search, as `--bandwidth cv` runs it inside `fit`.
+                var estimator = LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: .crossValidation,
+                                                         degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
+                estimator.selectionProgress = SelectionReport.progress
+                let fitted = try estimator.fit(keys: keys, targets: training.targets().elements, sampleWeights: sampleWeights)
+                SelectionReport.finish(score: fitted.crossValidationScore, bandwidths: fitted.bandwidths)
+                return fitted.bandwidths
             }
         }
+        try FileIO.writeStandardOutput(Array((widths.map(NumberFormat.roundTrip).joined(separator: ",") + "\n").utf8))
     }
 }

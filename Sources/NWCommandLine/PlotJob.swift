@@ -72,14 +72,14 @@ public enum PlotJob {
             throw CommandLineError.option("--heatmap", "would draw \(queries.rows) queries × \(keys.rows) keys = \(queries.rows * keys.rows) cells, more than \(maximumHeatmapCells); plot fewer queries")
         }
         let sampleWeights = try training.sampleWeights()
-        let widths = try PredictJob.resolveBandwidth(options.bandwidth, training: training, keys: keys, kernel: options.kernel,
-                                                     form: options.form, empty: options.empty, degree: options.degree,
-                                                     sampleWeights: sampleWeights, threads: options.threads)
         let model = try LibraryErrors.translate(training: training, query: query) {
-            try LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(widths), degree: options.degree,
-                                         emptyPolicy: options.empty, threads: options.threads)
-                .fit(keys: keys, targets: targets, sampleWeights: sampleWeights)
+            var estimator = LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: options.bandwidth.bandwidth,
+                                                     degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
+            estimator.selectionProgress = SelectionReport.progress
+            return try estimator.fit(keys: keys, targets: targets, sampleWeights: sampleWeights)
         }
+        let widths = model.bandwidths
+        SelectionReport.finish(score: model.crossValidationScore, bandwidths: widths)
         let predictions = try LibraryErrors.translate(training: training, query: query) { try model.predict(queries) }
 
         let featureName = names[featureIndex], targetName = training.table.header[training.targetColumn]

@@ -110,9 +110,7 @@ public enum PredictJob {
         let sampleWeights = try training.sampleWeights()
         let query = try QueryData(path: options.query, features: training.featureNames, trainFile: training.file)
         let queries = try query.queries()
-        let bandwidth = try resolveBandwidth(options.bandwidth, training: training, keys: keys, kernel: options.kernel,
-                                             form: options.form, empty: options.empty, degree: options.degree,
-                                             sampleWeights: sampleWeights, threads: options.threads)
+        let bandwidth = options.bandwidth.bandwidth
 
         var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
         for name in query.table.header { writer.field(name) }
@@ -122,7 +120,7 @@ public enum PredictJob {
         try LibraryErrors.translate(training: training, query: query) {
             let table = query.table
             if options.classify {
-                var classifier = NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                var classifier = NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                           emptyPolicy: options.empty, strategy: options.strategy,
                                                           precision: options.precision, threads: options.threads)
                 classifier.adaptive = options.adaptive
@@ -139,11 +137,13 @@ public enum PredictJob {
                 })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
             } else if options.degree == 0 && !options.derivatives {
-                var regressor = NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                var regressor = NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                         emptyPolicy: options.empty, strategy: options.strategy,
                                                         precision: options.precision, threads: options.threads)
                 regressor.adaptive = options.adaptive
+                regressor.selectionProgress = SelectionReport.progress
                 let model = try regressor.fit(keys: keys, values: training.targets(), sampleWeights: sampleWeights)
+                SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths)
                 let predictions = try model.predict(queries)
                 writer.endRow()
                 writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
@@ -152,9 +152,11 @@ public enum PredictJob {
                 })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
             } else {
-                let model = try LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(bandwidth),
+                var estimator = LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                          degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
-                    .fit(keys: keys, targets: training.targets().elements, sampleWeights: sampleWeights)
+                estimator.selectionProgress = SelectionReport.progress
+                let model = try estimator.fit(keys: keys, targets: training.targets().elements, sampleWeights: sampleWeights)
+                SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths)
                 let (predictions, slopes) = options.derivatives
                     ? try model.predictWithDerivatives(queries)
                     : (try model.predict(queries), Matrix(rows: queries.rows, columns: 0))
@@ -186,18 +188,6 @@ public enum PredictJob {
             try FileIO.writeStandardOutput(writer.bytes)
         }
     }
-
-    /// Numbers from the option, or a rule's widths computed from the keys.
-    static func resolveBandwidth(_ argument: BandwidthArgument, training: TrainingData, keys: Matrix,
-                                 kernel: Kernel, form: KernelForm, empty: EmptyNeighbourhoodPolicy, degree: Int = 0,
-                                 sampleWeights: [Double]? = nil, threads: Int?) throws -> [Double] {
-        if let widths = try argument.widths(features: training.featureNames, trainFile: training.file) {
-            return widths
-        }
-        guard case let .method(method) = argument else { return [] }
-        return try BandwidthJob.select(method, training: training, keys: keys, kernel: kernel, form: form, empty: empty,
-                                       degree: degree, sampleWeights: sampleWeights, threads: threads)
-    }
 }
 
 /// Turns the library's typed errors into one-line messages that name the file and line.
@@ -215,6 +205,9 @@ enum LibraryErrors {
                 let column = training.featureColumns[feature]
                 throw CommandLineError.cell(training.file, line: 1, column: column, name: training.table.header[column],
                                             "has no usable \(rule) bandwidth: \(reason); give --bandwidth explicitly")
+            case let .bandwidthCountMismatch(d, count):
+                let names = training.featureNames.joined(separator: ", ")
+                throw CommandLineError.option("--bandwidth", "has \(count) values, but \(training.file) has \(d) feature\(d == 1 ? "" : "s") (\(names)): give one, or one per feature")
             case let .notEnoughData(needed, actual, reason):
                 throw CommandLineError.line(training.file, 1 + actual + 1,
                                             "\(reason) needs at least \(needed) data rows, but there \(actual == 1 ? "is" : "are") \(actual)")

@@ -19,10 +19,13 @@ struct AttentionPooling: Sendable {
     /// With sample weights, the training rows kept (weight > 0) and the original row count.
     let keptRows: [Int]?
     let originalRowCount: Int
+    /// The leave-one-out score at the widths, when cross-validation chose them.
+    let crossValidationScore: Double?
 
     init(kernel: Kernel, form: KernelForm, keys: Matrix, values: PooledValues, bandwidth: Bandwidth,
          emptyPolicy: EmptyNeighbourhoodPolicy, strategy: EvaluationStrategy, precision: Precision = .double,
-         threads: Int?, adaptive: Bool = false, sampleWeights: [Double]? = nil) throws {
+         threads: Int?, adaptive: Bool = false, sampleWeights: [Double]? = nil,
+         select: (() throws -> (bandwidths: [Double], score: Double))? = nil) throws {
         guard keys.rows > 0 else { throw NadarayaWatsonError.noKeys }
         guard keys.columns > 0 else { throw NadarayaWatsonError.noFeatures }
         try Validation.requireFinite(keys, as: .keys)
@@ -46,7 +49,8 @@ struct AttentionPooling: Sendable {
         }
         originalRowCount = kept.kept == nil ? keys.rows : sampleWeights!.count
         keptRows = kept.kept
-        let widths = try bandwidth.resolve(for: keys, weights: kept.weights)
+        let (widths, score) = try bandwidth.resolve(for: keys, weights: kept.weights, select: select)
+        crossValidationScore = score
         // Values pooled as v / 2ᵏ per column where |v| is extreme (exact), so that no weighted sum
         // overflows: the result, multiplied back, lies in [min v, max v] as it must.
         let p = values.width, n = keys.rows

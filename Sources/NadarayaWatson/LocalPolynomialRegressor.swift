@@ -35,6 +35,8 @@ public struct LocalPolynomialRegressor: Sendable {
     public var emptyPolicy: EmptyNeighbourhoodPolicy
     /// Worker threads; nil uses every core. Results do not depend on it.
     public var threads: Int?
+    /// With ``Bandwidth/crossValidation``: called after each evaluation of the search.
+    public var selectionProgress: SelectionProgress?
 
     /// The largest supported degree.
     public static let maximumDegree = 3
@@ -71,22 +73,28 @@ public struct LocalPolynomialRegressor: Sendable {
         if degree == 0 {
             // Nadaraya–Watson itself: its fused engines (identical results), the moment engine only
             // for derivatives.
-            let nadarayaWatson = try NadarayaWatsonRegressor(kernel: kernel, form: form, bandwidth: bandwidth, emptyPolicy: emptyPolicy,
-                                                             threads: threads)
-                .fit(keys: keys, values: Matrix(column: targets), sampleWeights: sampleWeights)
+            var regressor = NadarayaWatsonRegressor(kernel: kernel, form: form, bandwidth: bandwidth, emptyPolicy: emptyPolicy,
+                                                    threads: threads)
+            regressor.selectionProgress = selectionProgress
+            let nadarayaWatson = try regressor.fit(keys: keys, values: Matrix(column: targets), sampleWeights: sampleWeights)
             var fitted = try LocalPolynomialRegressor(kernel: kernel, form: form, bandwidth: .widths(nadarayaWatson.bandwidths),
                                                       degree: 1, emptyPolicy: emptyPolicy, threads: threads)
                 .fit(keys: keys, targets: targets, sampleWeights: sampleWeights)
             fitted.degree = 0
             fitted.nadarayaWatson = nadarayaWatson
+            fitted.crossValidationScore = nadarayaWatson.crossValidationScore
             return fitted
         }
         let kept = try SampleWeights(sampleWeights, count: keys.rows)
         let x = kept.select(keys), y = kept.select(targets), s = kept.weights
-        let widths = try bandwidth.resolve(for: x, weights: s)
+        let (widths, score) = try bandwidth.resolve(for: x, weights: s) { [self] in
+            try CrossValidation(kernel: kernel, form: form, emptyPolicy: emptyPolicy, degree: degree, threads: threads)
+                .select(keys: x, targets: y, sampleWeights: s) { selectionProgress?($0, $1) }
+        }
         let problem = AttentionProblem(kernel: kernel, form: form, keys: x, bandwidths: widths, values: .dense(Matrix(column: y)))
         return FittedLocalPolynomialRegressor(problem: problem, targets: y, weights: s, degree: degree, nadarayaWatson: nil,
-                                              keptRows: kept.kept, originalRowCount: keys.rows, emptyPolicy: emptyPolicy,
+                                              keptRows: kept.kept, originalRowCount: keys.rows, crossValidationScore: score,
+                                              emptyPolicy: emptyPolicy,
                                               threads: threads ?? Parallel.defaultThreads)
     }
 }
@@ -103,6 +111,8 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     /// The rows kept (weight > 0; nil: all) and the row count before.
     let keptRows: [Int]?
     let originalRowCount: Int
+    /// The leave-one-out score at ``bandwidths`` when ``Bandwidth/crossValidation`` chose them.
+    public internal(set) var crossValidationScore: Double?
     let emptyPolicy: EmptyNeighbourhoodPolicy
     let threads: Int
 

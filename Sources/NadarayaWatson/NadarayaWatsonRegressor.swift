@@ -31,6 +31,8 @@ public struct NadarayaWatsonRegressor: Sendable {
     /// Local widths by Abramson's square-root law (``AdaptiveBandwidth``): key i gets λᵢ·h,
     /// λᵢ = (g / p̂(kᵢ))^{1/2} from a fixed-width pilot density. Evaluated by the streaming engine.
     public var adaptive = false
+    /// With ``Bandwidth/crossValidation``: called after each evaluation of the search.
+    public var selectionProgress: SelectionProgress?
 
     public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, bandwidth: Bandwidth,
                 emptyPolicy: EmptyNeighbourhoodPolicy = .nan, strategy: EvaluationStrategy = .automatic,
@@ -58,10 +60,17 @@ public struct NadarayaWatsonRegressor: Sendable {
     ///
     /// - Throws: as ``fit(keys:values:)``, and for a negative or non-finite weight or all zero.
     public func fit(keys: Matrix, values: Matrix, sampleWeights: [Double]?) throws -> FittedNadarayaWatsonRegressor {
+        let select = { [self] () throws -> (bandwidths: [Double], score: Double) in
+            guard values.columns == 1 else {
+                throw NadarayaWatsonError.invalidArgument("cross-validation scores one target column, but there are \(values.columns)")
+            }
+            return try CrossValidation(kernel: kernel, form: form, emptyPolicy: emptyPolicy, threads: threads)
+                .select(keys: keys, targets: values.column(0), sampleWeights: sampleWeights) { selectionProgress?($0, $1) }
+        }
         let pooling = try AttentionPooling(kernel: kernel, form: form, keys: keys, values: .dense(values),
                                            bandwidth: bandwidth, emptyPolicy: emptyPolicy, strategy: strategy,
                                            precision: precision, threads: threads, adaptive: adaptive,
-                                           sampleWeights: sampleWeights)
+                                           sampleWeights: sampleWeights, select: select)
         return FittedNadarayaWatsonRegressor(pooling: pooling)
     }
 }
@@ -72,6 +81,8 @@ public struct FittedNadarayaWatsonRegressor: Sendable {
 
     /// The resolved widths, one per feature.
     public var bandwidths: [Double] { pooling.problem.bandwidths }
+    /// The leave-one-out score at ``bandwidths`` when ``Bandwidth/crossValidation`` chose them.
+    public var crossValidationScore: Double? { pooling.crossValidationScore }
     /// With ``NadarayaWatsonRegressor/adaptive``: the factor λᵢ of each key's width λᵢ·h; nil otherwise.
     public var localWidthFactors: [Double]? { pooling.problem.keyScales?.scale }
     /// The keys (n × d).

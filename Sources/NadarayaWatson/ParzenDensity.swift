@@ -58,7 +58,7 @@ public struct ParzenDensity: Sendable {
         }
         let kept = try SampleWeights(sampleWeights, count: samples.rows)
         let samples = kept.select(samples)
-        let h = try bandwidth.resolve(for: samples, weights: kept.weights)
+        let h = try bandwidth.resolve(for: samples, weights: kept.weights).widths
         let problem = AttentionProblem(kernel: kernel, form: form, keys: samples, bandwidths: h,
                                        values: .dense(Matrix(rows: samples.rows, columns: 1)))
         // ln(c_d / (N ∏ hⱼ)), N = Σ sᵢ (n without weights), added to ln Σ sᵢαᵢ.

@@ -28,19 +28,14 @@ struct Density: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func options() throws -> DensityOptions {
-        if training.target != nil {
-            throw CommandLineError.option("--target", "does not apply to a density: every selected TRAIN column is a coordinate")
-        }
         var options = DensityOptions(train: try training.requiredTrain(), query: try require(query, "--query"),
                                      kernel: try require(kernel.kernel, "--kernel"),
                                      bandwidth: try require(bandwidth.bandwidth, "--bandwidth"))
-        if options.bandwidth == .method(.cv) {
-            throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); for a density give numbers, scott or silverman")
-        }
         options.columns = training.columns
         options.form = kernel.form
         options.output = output
         options.threads = engine.threads
+        try options.validate()
         return options
     }
 
