@@ -16,6 +16,20 @@ public struct ColumnSelection: Sendable, Equatable {
     }
 }
 
+/// The options of every job that fits a regression (predict, bandwidth, plot), so the command
+/// line fills them in one place.
+public protocol SmootherJobOptions {
+    var columns: ColumnSelection { get set }
+    var degree: Int { get set }
+    var form: KernelForm { get set }
+    var empty: EmptyNeighbourhoodPolicy { get set }
+    var threads: Int? { get set }
+}
+
+extension PredictOptions: SmootherJobOptions {}
+extension BandwidthOptions: SmootherJobOptions {}
+extension PlotOptions: SmootherJobOptions {}
+
 /// TRAIN.csv split into features, a target and optional sample weights, as the contract reads
 /// it: `--target` names the value column (default: the last); `--features` lists the features in
 /// their order (default: every other column, in file order); `--sample-weight` names a weight

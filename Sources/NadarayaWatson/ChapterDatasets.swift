@@ -21,15 +21,8 @@ public enum ChapterDatasets {
     }
 
     static func make(n: Int, sigma: Double, seed: UInt64, _ f: (Double) -> Double) -> Data {
-        var state = seed
-        func uniform() -> Double {
-            // SplitMix64 → a double in [0, 1).
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) * 0x1p-53
-        }
+        var generator = SplitMix64(seed: seed)
+        func uniform() -> Double { generator.nextUniform() }
         func normal() -> Double {
             // Box–Muller.
             let u = 1 - uniform(), v = uniform()

@@ -25,12 +25,8 @@ struct BandwidthCommand: ParsableCommand {
 
     func options() throws -> BandwidthOptions {
         var options = BandwidthOptions(train: try training.requiredTrain(), method: try require(method, "--method"))
-        options.columns = training.columns
-        options.degree = fit.degree
+        options.apply(training, kernel, fit, engine)
         options.kernel = kernel.kernel ?? .gaussian
-        options.form = kernel.form
-        options.empty = fit.empty
-        options.threads = engine.threads
         return options
     }
 

@@ -39,14 +39,10 @@ struct Plot: ParsableCommand {
         var options = PlotOptions(train: try training.requiredTrain(), query: try require(query, "--query"),
                                   kernel: try require(kernel.kernel, "--kernel"),
                                   bandwidth: try require(bandwidth.bandwidth, "--bandwidth"), output: try require(output, "--output"))
-        options.columns = training.columns
-        options.degree = fit.degree
+        options.apply(training, kernel, fit, engine)
         options.truth = truth
         options.heatmap = heatmap
         options.feature = feature
-        options.form = kernel.form
-        options.empty = fit.empty
-        options.threads = engine.threads
         return options
     }
 

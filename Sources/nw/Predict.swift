@@ -63,16 +63,12 @@ struct Predict: ParsableCommand {
         var options = PredictOptions(train: try training.requiredTrain(needs), query: try require(query, "--query"),
                                      kernel: try require(kernel.kernel, "--kernel", needs),
                                      bandwidth: try require(bandwidth.bandwidth, "--bandwidth", needs))
-        options.columns = training.columns
-        options.degree = fit.degree
+        options.apply(training, kernel, fit, engine)
         options.derivatives = derivatives
         options.classify = classify
         options.adaptive = adaptive
-        options.form = kernel.form
-        options.empty = fit.empty
         options.weights = weights
         options.output = output
-        options.threads = engine.threads
         options.strategy = engine.strategy
         options.precision = engine.precision
         try options.validate()

@@ -88,6 +88,17 @@ struct EngineOptions: ParsableArguments {
     }
 }
 
+extension SmootherJobOptions {
+    /// Fills in the options the option groups hold.
+    mutating func apply(_ training: TrainingOptions, _ kernel: KernelOptions, _ fit: FitOptions, _ engine: EngineOptions) {
+        columns = training.columns
+        degree = fit.degree
+        form = kernel.form
+        empty = fit.empty
+        threads = engine.threads
+    }
+}
+
 func require<T>(_ value: T?, _ option: String, _ context: String = "") throws -> T {
     guard let value else { throw CommandLineError.option(option, "is required\(context)") }
     return value

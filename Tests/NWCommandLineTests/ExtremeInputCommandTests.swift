@@ -1,4 +1,5 @@
 import Foundation
+import NadarayaWatson
 import Testing
 
 /// Extreme but valid numbers through the real binary, one test per subcommand, and a seeded
@@ -49,10 +50,8 @@ struct ExtremeInputCommandTests {
 
     @Test("density: every kernel term overflowing in log space still gives the cauchy tail")
     func density() throws {
-        let scratch = try Scratch()
-        let train = try scratch.write("s.csv", "x\n1e300\n-1e300\n0\n")
-        let query = try scratch.write("q.csv", "x\n1.7e308\n5e-324\n")
-        let r = try NW.run(["density", "--train", train, "--query", query, "--kernel", "cauchy", "--bandwidth", "1e-300"])
+        let (r, _) = try NW.run(["density", "--train", "s.csv", "--query", "q.csv", "--kernel", "cauchy", "--bandwidth", "1e-300"],
+                                files: ["s.csv": "x\n1e300\n-1e300\n0\n", "q.csv": "x\n1.7e308\n5e-324\n"])
         #expect(r.status == 0, "\(r.stderr)")
         let values = csvRows(r.stdout).dropFirst().map { Double($0[1]) ?? .nan }
         #expect(values.count == 2 && values.allSatisfy { $0.isFinite && $0 >= 0 }, "\(r.stdout)")
@@ -92,7 +91,7 @@ struct ExtremeInputCommandTests {
     @Test("a seeded mutation run over every subcommand never crashes and errs in one line")
     func mutationRun() throws {
         let count = ProcessInfo.processInfo.environment["NW_FUZZ_COUNT"].flatMap(Int.init) ?? 120
-        var rng = SplitMix(seed: 17)
+        var rng = SplitMix64(seed: 17)
         let numbers = ["0", "-0", "5e-324", "-5e-324", "1e-300", "-1e-300", "1e300", "-1e300", "1.7e308", "-1.7e308",
                        "1", "2.5", "-3", "1e150", "1.7976931348623157e308", "2.2250738585072014e-308"]
         let junk = ["", "nan", "inf", "abc", "\"1\"", "1e309", "--", " 4 "]
@@ -144,16 +143,7 @@ struct ExtremeInputCommandTests {
     }
 }
 
-/// SplitMix64, seeded: the mutation run is the same on every machine.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// A whole number in 0..<n (n small: the modulo bias is negligible for a test).
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

@@ -68,6 +68,15 @@ final class Scratch {
     func listing() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).sorted() }
 }
 
+extension NW {
+    /// Writes `files` (name: text) into a fresh scratch directory and runs nw there.
+    static func run(_ arguments: [String], files: [String: String]) throws -> (result: Result, scratch: Scratch) {
+        let scratch = try Scratch()
+        for (name, text) in files { try scratch.write(name, text) }
+        return (try run(arguments, in: scratch.url), scratch)
+    }
+}
+
 /// Parses simple CSV output (no quoted fields) into rows of fields.
 func csvRows(_ text: String) -> [[String]] {
     text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }

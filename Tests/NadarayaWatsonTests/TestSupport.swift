@@ -1,18 +1,8 @@
 import Foundation
 @testable import NadarayaWatson
 
-/// A small seeded generator (SplitMix64), so a failing case can name its seed and be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The library's seeded generator, so a failing case can name its seed and be replayed.
+typealias SeededGenerator = SplitMix64
 
 extension Matrix {
     static func random(rows: Int, columns: Int, in range: ClosedRange<Double>, using rng: inout SeededGenerator) -> Matrix {
