@@ -31,22 +31,8 @@ public enum AdaptiveBandwidth {
 
     /// λᵢ = exp((mean ln S − ln Sᵢ)/2) with Sᵢ = Σⱼ α(xᵢ, xⱼ), in log space throughout.
     static func factors(_ problem: AttentionProblem, threads: Int) -> [Double] {
-        let n = problem.keyCount, d = problem.featureCount
-        var logSums: [Double]
-        if problem.kernel == .gaussian {
-            logSums = GaussianEngine.logTotals(problem, queries: problem.keys, threads: threads)
-        } else {
-            logSums = [Double](repeating: 0, count: n)
-            logSums.withUnsafeMutableBufferPointer { out in
-                let output = SharedOutput(base: out.baseAddress!)
-                problem.keys.elements.withUnsafeBufferPointer { xs in
-                    let base = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
-                    Parallel.forEachBlock(count: n, blockSize: 16, threads: threads) { range in
-                        for i in range { output.base[i] = StreamingEngine.logTotalWeight(problem, query: base.base + i * d) }
-                    }
-                }
-            }
-        }
+        let n = problem.keyCount
+        let logSums = FittedParzenDensity.logKernelSums(problem, queries: problem.keys, threads: threads)
         let meanLog = logSums.reduce(0, +) / Double(n)
         return logSums.map { Double.exp((meanLog - $0) / 2) }
     }

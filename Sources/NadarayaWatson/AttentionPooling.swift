@@ -88,8 +88,7 @@ struct AttentionPooling: Sendable {
         }
         self.problem = problem
         self.emptyPolicy = emptyPolicy
-        // Per-key widths: only the plain engines (which evaluate α per pair) support them.
-        self.strategy = adaptive && strategy != .reference ? .streaming : strategy
+        self.strategy = strategy
         self.precision = precision
         self.threads = threads
     }
@@ -105,19 +104,14 @@ struct AttentionPooling: Sendable {
     func pool(_ queries: Matrix) throws -> Matrix {
         try validate(queries)
         var result: PooledResult
-        switch strategy {
+        switch Engine.choose(for: problem, task: .pool, strategy: strategy) {
         case .reference: result = ReferenceEngine.pool(problem, queries: queries)
-        case .streaming: result = StreamingEngine.pool(problem, queries: queries, threads: threads)
-        case .vectorized, .automatic, .indexed:
-            if problem.kernel == .gaussian {
-                result = GaussianEngine.pool(problem, queries: queries, threads: threads, precision: precision)
-            } else if problem.kernel.isCompact {
-                result = CompactEngine.pool(problem, queries: queries, threads: threads, indexed: strategy != .vectorized)
-            } else if problem.kernel == .constant {
-                result = Self.averagePooling(problem, queryCount: queries.rows)
-            } else {
-                result = SmoothKernelEngine.pool(problem, queries: queries, threads: threads, precision: precision)
-            }
+        case .gaussian: result = GaussianEngine.pool(problem, queries: queries, threads: threads, precision: precision)
+        case let .compact(indexed): result = CompactEngine.pool(problem, queries: queries, threads: threads, indexed: indexed)
+        case .constant: result = Self.averagePooling(problem, queryCount: queries.rows)
+        case .smooth: result = SmoothKernelEngine.pool(problem, queries: queries, threads: threads, precision: precision)
+        case .streaming, .gaussianMoments, .plainMoments:
+            result = StreamingEngine.pool(problem, queries: queries, threads: threads)
         }
         let p = problem.values.width, m = queries.rows
         problem.applyFarLimit(queries, to: &result)

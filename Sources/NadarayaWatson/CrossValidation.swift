@@ -53,7 +53,8 @@ public struct CrossValidation: Sendable {
         if degree > 0 || kept.weights != nil {
             return momentScore(keys: keys, targets: targets, bandwidths: h, weights: kept.weights, threads: threads)
         }
-        if kernel == .gaussian {
+        let problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: h, values: .dense(Matrix(column: targets)))
+        if Engine.choose(for: problem, task: .leaveOneOut) == .gaussian {
             // The fused engine with each point's own key masked in the hot loop; in 1-D on
             // sorted keys, so each point visits only the keys that can carry weight.
             var (x, y) = (keys, targets)
@@ -62,29 +63,18 @@ public struct CrossValidation: Sendable {
                 x = Matrix(column: order.map { keys.elements[$0] })
                 y = order.map { targets[$0] }
             }
-            let problem = AttentionProblem(kernel: .gaussian, form: form, keys: x, bandwidths: h, values: .dense(Matrix(column: y)))
-            var result = GaussianEngine.leaveOneOut(problem, threads: threads)
-            problem.applyFarLimit(x, leaveOneOut: true, to: &result)
+            let sorted = AttentionProblem(kernel: .gaussian, form: form, keys: x, bandwidths: h, values: .dense(Matrix(column: y)))
+            var result = GaussianEngine.leaveOneOut(sorted, threads: threads)
+            sorted.applyFarLimit(x, leaveOneOut: true, to: &result)
             let f = result.values
             var total = 0.0
             for i in 0..<n { total += (y[i] - f[i]) * (y[i] - f[i]) }
             return total / Double(n)
         }
-        let problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: h, values: .dense(Matrix(column: targets)))
-        var squared = [Double](repeating: 0, count: n)
         let policy = emptyPolicy
-        squared.withUnsafeMutableBufferPointer { out in
-            let output = SharedOutput(base: out.baseAddress!)
-            keys.elements.withUnsafeBufferPointer { xs in
-                let base = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
-                Parallel.forEachBlock(count: n, blockSize: 16, threads: threads) { range in
-                    for i in range {
-                        let q = UnsafePointer(base.base + i * problem.featureCount)
-                        let f = Self.leaveOneOut(problem, point: i, query: q, targets: targets, policy: policy)
-                        output.base[i] = (targets[i] - f) * (targets[i] - f)
-                    }
-                }
-            }
+        let squared = Parallel.mapRows(of: keys, threads: threads, initial: 0.0) { i, q in
+            let f = Self.leaveOneOut(problem, point: i, query: q, targets: targets, policy: policy)
+            return (targets[i] - f) * (targets[i] - f)
         }
         let total = squared.reduce(0, +) / Double(n)
         return total.isNaN ? .infinity : total

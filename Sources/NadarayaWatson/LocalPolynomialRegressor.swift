@@ -136,11 +136,11 @@ public struct FittedLocalPolynomialRegressor: Sendable {
         return (try nadarayaWatson?.predict(queries).elements ?? result.values, result.derivatives)
     }
 
-    /// The moment set and its engine for this fit: the Gaussian's scores are its degree-1
-    /// monomials, other kernels' scores are summed as such.
+    /// The moment set for this fit: the Gaussian's scores ∂ log α/∂qⱼ = uⱼ/hⱼ are its degree-1
+    /// monomials (which its SIMD engine sums), other kernels' scores are summed as such.
     func momentProblem(derivatives: Bool) -> MomentProblem {
         let d = problem.featureCount
-        let gaussian = problem.kernel == .gaussian
+        let gaussian = Engine.choose(for: problem, task: .moments) == .gaussianMoments
         let momentDegree = derivatives && gaussian ? Swift.max(degree, 1) : degree
         let set = MomentSet(dimension: d, degree: momentDegree, scores: derivatives && !gaussian)
         return MomentProblem(attention: problem, targets: targets, logWeights: weights?.map { Double.log($0) }, moments: set)

@@ -47,20 +47,20 @@ struct MomentProblem: Sendable {
 enum MomentEngine {
     static let queriesPerBlock = 32
 
-    /// The moment states of every query: the one place that chooses an engine.
+    /// The moment states of every query, by the engine ``Engine/choose(for:task:strategy:)`` picks.
     ///
     /// - Complexity: O(m·n·(d + M)) for dense engines, O(m·(log n + neighbours)·(d + M)) through
     ///   the compact-kernel index; O(m·M) memory.
     static func states(_ problem: MomentProblem, queries: Matrix, threads: Int) -> MomentStates {
-        let kernel = problem.attention.kernel
-        var result: MomentStates
-        if kernel == .gaussian && problem.attention.keyScales == nil {
-            result = GaussianMoments.states(problem, queries: queries, threads: threads)
-        } else {
-            let index = kernel.isCompact ? KeyIndex(keys: problem.attention.keys, bandwidths: problem.attention.bandwidths) : nil
-            result = plainStates(problem, queries: queries, index: index, threads: threads, only: nil)
+        switch Engine.choose(for: problem.attention, task: .moments) {
+        case .gaussianMoments:
+            return GaussianMoments.states(problem, queries: queries, threads: threads)
+        case let .plainMoments(indexed):
+            let index = indexed ? KeyIndex(keys: problem.attention.keys, bandwidths: problem.attention.bandwidths) : nil
+            return plainStates(problem, queries: queries, index: index, threads: threads, only: nil)
+        default:
+            preconditionFailure("Engine.choose returns a moment engine for moments")
         }
-        return result
     }
 
     /// The plain engine: for each query, every key (or the index's candidates), log weights by

@@ -30,6 +30,30 @@ enum Parallel {
     }
 }
 
+extension Parallel {
+    /// [body(0, row 0), …, body(m − 1, row m − 1)] for the rows of `matrix` (each a pointer to its
+    /// d elements), on up to `threads` threads in blocks of `blockSize`: the pointer scaffolding of
+    /// every per-query or per-point map in one place. Each element comes from one call, so the
+    /// result does not depend on the thread count.
+    ///
+    /// - Complexity: O(m) calls of `body`.
+    static func mapRows<T: Sendable>(of matrix: Matrix, blockSize: Int = 16, threads: Int, initial: T,
+                                     _ body: @Sendable (_ index: Int, _ row: UnsafePointer<Double>) -> T) -> [T] {
+        let m = matrix.rows, d = matrix.columns
+        var result = [T](repeating: initial, count: m)
+        result.withUnsafeMutableBufferPointer { out in
+            let output = SharedOutput(base: out.baseAddress!)
+            matrix.elements.withUnsafeBufferPointer { xs in
+                let base = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
+                forEachBlock(count: m, blockSize: blockSize, threads: threads) { range in
+                    for i in range { output.base[i] = body(i, UnsafePointer(base.base + i * d)) }
+                }
+            }
+        }
+        return result
+    }
+}
+
 #if canImport(Glibc)
 import Glibc
 private func activeProcessorCount() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }

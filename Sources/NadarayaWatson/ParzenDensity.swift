@@ -95,20 +95,8 @@ public struct FittedParzenDensity: Sendable {
                                         moments: MomentSet(dimension: points.columns, degree: 0))
             let states = MomentEngine.states(moments, queries: points, threads: threads)
             logSums = (0..<points.rows).map { states.shifts[$0] + Double.log(states.sums[$0 * states.count]) }
-        } else if problem.kernel == .gaussian {
-            logSums = GaussianEngine.logTotals(problem, queries: points, threads: threads)
         } else {
-            logSums = [Double](repeating: 0, count: points.rows)
-            let problem = self.problem, d = points.columns
-            logSums.withUnsafeMutableBufferPointer { out in
-                let output = SharedOutput(base: out.baseAddress!)
-                points.elements.withUnsafeBufferPointer { xs in
-                    let base = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
-                    Parallel.forEachBlock(count: points.rows, blockSize: 16, threads: threads) { range in
-                        for i in range { output.base[i] = StreamingEngine.logTotalWeight(problem, query: base.base + i * d) }
-                    }
-                }
-            }
+            logSums = Self.logKernelSums(problem, queries: points, threads: threads)
         }
         return logSums.map { $0 + logScale }
     }
@@ -118,5 +106,18 @@ public struct FittedParzenDensity: Sendable {
     /// - Complexity: O(m·n·d) time, O((n + m)·d) memory.
     public func density(_ points: Matrix) throws -> [Double] {
         try logDensity(points).map { Double.exp($0) }
+    }
+}
+
+extension FittedParzenDensity {
+    /// ln Σᵢ α(q, kᵢ) for every query, by the engine chosen for kernel sums: the density's sums
+    /// and the adaptive widths' pilot.
+    ///
+    /// - Complexity: O(m·n·d).
+    static func logKernelSums(_ problem: AttentionProblem, queries: Matrix, threads: Int) -> [Double] {
+        switch Engine.choose(for: problem, task: .kernelSums) {
+        case .gaussian: GaussianEngine.logTotals(problem, queries: queries, threads: threads)
+        default: Parallel.mapRows(of: queries, threads: threads, initial: 0) { StreamingEngine.logTotalWeight(problem, query: $1) }
+        }
     }
 }
