@@ -25,7 +25,13 @@ enum GaussianMoments {
     static func states(_ problem: MomentProblem, queries: Matrix, threads: Int) -> MomentStates {
         let set = problem.moments, M = set.count, m = queries.rows, d = queries.columns
         precondition(!set.scores, "the Gaussian's scores are its degree-1 monomials: ask for those")
-        let layout = GaussianEngine.Layout<Double>(problem.attention, lanes: V.scalarCount)
+        // αᵖ of the Gaussian is the Gaussian of width h/√p: the layout takes those widths, and the
+        // monomials of u = (k − q)/h are δ/(√p·unit).
+        let attention = problem.kernelPower == 1 ? problem.attention
+            : AttentionProblem(kernel: .gaussian, form: problem.attention.form, keys: problem.attention.keys,
+                               bandwidths: problem.attention.bandwidths.map { $0 / problem.kernelPower.squareRoot() },
+                               values: problem.attention.values)
+        let layout = GaussianEngine.Layout<Double>(attention, lanes: V.scalarCount)
         defer { layout.deallocate() }
         var result = MomentStates(queries: m, count: M)
         guard layout.isFinite else {
@@ -37,7 +43,7 @@ enum GaussianMoments {
         weights.initialize(repeating: 0)
         for k in 0..<layout.n { weights[k] = problem.logWeights.map { Double.exp($0[k]) } ?? 1 }
         let context = Context(layout: layout, weights: UnsafePointer(weights.baseAddress!), set: set,
-                              weighted: problem.logWeights != nil)
+                              weighted: problem.logWeights != nil, unit: unit * problem.kernelPower.squareRoot())
         let G = set.designCount, p = set.basisCount(degree: set.degree), S = 1 + G + p
         let W = V.scalarCount
         let tile = Swift.max(64, tileBytes / ((d + 2) * MemoryLayout<Double>.size) / W * W)
@@ -106,6 +112,8 @@ enum GaussianMoments {
         let weights: UnsafePointer<Double>
         let set: MomentSet
         let weighted: Bool
+        /// What one unit of u = (k − q)/h is in the layout's coordinates.
+        let unit: Double
 
         /// Divides each sum of δᵍ by unit^|g|, turning it into the sum of uᵍ.
         func unscale(_ out: UnsafeMutablePointer<Double>) {

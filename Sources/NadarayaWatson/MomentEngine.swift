@@ -42,6 +42,9 @@ struct MomentProblem: Sendable {
     let moments: MomentSet
     /// Leave-one-out: the queries are the keys, and query i leaves key i out.
     var leaveOneOut = false
+    /// The power of the kernel the moments weigh by: 1, or 2 for Σ sᵢαᵢ²·mᵢ (the norm ‖l(q)‖²
+    /// of a linear smoother's weights).
+    var kernelPower = 1.0
 }
 
 enum MomentEngine {
@@ -93,7 +96,7 @@ enum MomentEngine {
                                 let excluded = problem.leaveOneOut ? i : -1
                                 func visit(_ k: Int) {
                                     guard k != excluded else { return }
-                                    var a = problem.attention.logAttention(query: q, key: k)
+                                    var a = problem.kernelPower * problem.attention.logAttention(query: q, key: k)
                                     if let w = problem.logWeights { a += w[k] }
                                     guard a > -.infinity else { return }
                                     if a > shift {

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import NadarayaWatson
+
+/// The smoother matrix written out (m × n) from plain weighted least squares: row q is
+/// l(q) = W X (XᵀWX)⁻¹ e₀ with W = diag(sᵢαᵢ) and X the monomials of (kᵢ − q)/h (1-D).
+func plainSmootherRows(kernel: Kernel, keys: [Double], weights: [Double], h: Double, degree: Int, queries: [Double]) -> [[Double]] {
+    queries.map { q in
+        let u = keys.map { ($0 - q) / h }
+        let w = zip(u, weights).map { plainProfile(kernel, $0.0) * $0.1 }
+        let p = degree + 1
+        var A = [[Double]](repeating: [Double](repeating: 0, count: p + 1), count: p)
+        for (ui, wi) in zip(u, w) {
+            for r in 0..<p { for c in 0..<p { A[r][c] += wi * pow(ui, Double(r + c)) } }
+        }
+        A[0][p] = 1  // solve A z = e₀
+        for col in 0..<p {
+            let pivot = (col..<p).max { abs(A[$0][col]) < abs(A[$1][col]) }!
+            A.swapAt(col, pivot)
+            for r in 0..<p where r != col {
+                let f = A[r][col] / A[col][col]
+                for c in col...p { A[r][c] -= f * A[col][c] }
+            }
+        }
+        let z = (0..<p).map { A[$0][p] / A[$0][$0] }
+        return zip(u, w).map { ui, wi in wi * (0..<p).reduce(0) { $0 + z[$1] * pow(ui, Double($1)) } }
+    }
+}
+
+@Suite("Standard errors")
+struct StandardErrorTests {
+    @Test("σ̂, ν, ν̃ and se against the smoother matrix written out", arguments: [0, 1, 2])
+    func againstSmootherMatrix(_ degree: Int) throws {
+        var rng = SeededGenerator(seed: 31)
+        let n = 37
+        let x = (0..<n).map { _ in Double.random(in: 0...4, using: &rng) }
+        let y = x.map { sin(2 * $0) + Double.random(in: -0.3...0.3, using: &rng) }
+        let s = (0..<n).map { _ in Double.random(in: 0.5...3, using: &rng) }
+        let queries: [Double] = [0.2, 1.1, 2.5, 3.9]
+        for kernel in [Kernel.gaussian, .epanechnikov] {
+            for weights in [nil, s] {
+                let h = kernel.isCompact ? 1.5 : 0.6
+                let fitted = try LocalPolynomialRegressor(kernel: kernel, bandwidth: .width(h), degree: degree)
+                    .fit(keys: Matrix(column: x), targets: y, sampleWeights: weights)
+                let w = weights ?? Array(repeating: 1, count: n)
+                let L = plainSmootherRows(kernel: kernel, keys: x, weights: w, h: h, degree: degree, queries: x)
+                var rss = 0.0, nu = 0.0, nuTilde = 0.0
+                for i in 0..<n {
+                    var fit = 0.0, norm = 0.0
+                    for k in 0..<n {
+                        fit += L[i][k] * y[k]
+                        norm += L[i][k] * L[i][k] / w[k]
+                    }
+                    rss += w[i] * (y[i] - fit) * (y[i] - fit)
+                    nu += L[i][i]
+                    nuTilde += w[i] * norm
+                }
+                let sigma = (rss / (w.reduce(0, +) - 2 * nu + nuTilde)).squareRoot()
+                let noise = try fitted.noise()
+                let context = "\(kernel) degree \(degree) weighted \(weights != nil)"
+                #expect(abs(noise.nu - nu) <= 1e-10 * nu, "\(context): ν \(noise.nu) vs \(nu)")
+                #expect(abs(noise.nuTilde - nuTilde) <= 1e-10 * nuTilde, "\(context): ν̃")
+                #expect(abs(noise.sigma - sigma) <= 1e-10 * sigma, "\(context): σ̂")
+                let se = try fitted.standardErrors(Matrix(column: queries), noise: noise)
+                let rows = plainSmootherRows(kernel: kernel, keys: x, weights: w, h: h, degree: degree, queries: queries)
+                for (i, row) in rows.enumerated() {
+                    var norm = 0.0
+                    for k in 0..<n { norm += row[k] * row[k] / w[k] }
+                    let expected = sigma * norm.squareRoot()
+                    #expect(abs(se[i] - expected) <= 1e-9 * expected, "\(context) query \(i): \(se[i]) vs \(expected)")
+                }
+            }
+        }
+    }
+
+    @Test("integer weights give the standard errors of the repeated rows")
+    func repeatedRows() throws {
+        let x: [Double] = [0.1, 0.5, 0.9, 1.4, 2.0, 2.2, 3.1, 3.3, 3.8]
+        let y: [Double] = [1, 3, 2, 5, 4, 4.5, 7, 6, 8]
+        let s: [Double] = [2, 1, 1, 3, 1, 2, 1, 1, 2]
+        var rx: [Double] = [], ry: [Double] = []
+        for i in x.indices { for _ in 0..<Int(s[i]) { rx.append(x[i]); ry.append(y[i]) } }
+        for degree in [0, 1] {
+            let model = LocalPolynomialRegressor(bandwidth: .width(0.7), degree: degree)
+            let a = try model.fit(keys: Matrix(column: x), targets: y, sampleWeights: s)
+            let b = try model.fit(keys: Matrix(column: rx), targets: ry)
+            #expect(abs(try a.noise().sigma - b.noise().sigma) <= 1e-12)
+            let q = Matrix(column: [0.3, 1.7, 3.5])
+            for (u, v) in zip(try a.standardErrors(q), try b.standardErrors(q)) { #expect(abs(u - v) <= 1e-12, "degree \(degree)") }
+        }
+    }
+
+    @Test("the normal quantile", arguments: [(0.975, 1.959963984540054), (0.5, 0), (0.995, 2.5758293035489004),
+                                             (1e-10, -6.361340902404056), (0.999, 3.090232306167813), (0.02, -2.053748910631823)])
+    func quantile(_ c: (Double, Double)) {
+        #expect(abs(StandardNormal.quantile(c.0) - c.1) <= 2e-15 * max(1, abs(c.1)), "\(c.0): \(StandardNormal.quantile(c.0))")
+    }
+}
