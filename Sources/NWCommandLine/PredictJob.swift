@@ -12,6 +12,10 @@ public struct PredictOptions: Sendable {
     public var degree = 0
     /// Add `d_<feature>` columns: local slopes (degree ≥ 1) or the exact derivative (degree 0).
     public var derivatives = false
+    /// Add an `se` column: σ̂·‖l(q)‖.
+    public var standardErrors = false
+    /// Add `lower` and `upper`: f̂ ∓ z·se, z the normal quantile at (1 + level)/2.
+    public var intervalLevel: Double?
     public var classify = false
     public var form: KernelForm = .radial
     public var empty: EmptyNeighbourhoodPolicy = .nan
@@ -39,8 +43,16 @@ public struct PredictOptions: Sendable {
                 throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); with --classify give numbers, scott or silverman")
             }
         }
+        if let intervalLevel, !(intervalLevel > 0 && intervalLevel < 1) {
+            throw CommandLineError.option("--interval", "should be a level between 0 and 1 (such as 0.95), but is \(intervalLevel)")
+        }
+        let uncertainty = standardErrors || intervalLevel != nil
+        if classify && uncertainty {
+            throw CommandLineError.option(standardErrors ? "--se" : "--interval", "applies to regression, not to --classify")
+        }
         if adaptive {
-            for (given, name) in [(degree > 0, "--degree"), (derivatives, "--derivatives"), (columns.sampleWeight != nil, "--sample-weight")] where given {
+            for (given, name) in [(degree > 0, "--degree"), (derivatives, "--derivatives"), (columns.sampleWeight != nil, "--sample-weight"),
+                                  (standardErrors, "--se"), (intervalLevel != nil, "--interval")] where given {
                 throw CommandLineError.option(name, "cannot be combined with --adaptive yet")
             }
         }
@@ -136,7 +148,7 @@ public enum PredictJob {
                     for c in 0..<probabilities.columns { row.number(probabilities[i, c]) }
                 })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
-            } else if options.degree == 0 && !options.derivatives {
+            } else if options.degree == 0 && !options.derivatives && !options.standardErrors && options.intervalLevel == nil {
                 var regressor = NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                         emptyPolicy: options.empty, strategy: options.strategy,
                                                         precision: options.precision, threads: options.threads)
@@ -161,11 +173,31 @@ public enum PredictJob {
                     ? try model.predictWithDerivatives(queries)
                     : (try model.predict(queries), Matrix(rows: queries.rows, columns: 0))
                 for name in training.featureNames where options.derivatives { writer.field("d_" + name) }
+                // Uncertainty: se = σ̂·‖l(q)‖, the asymptotic interval f̂ ∓ z·se.
+                var extra: [[Double]] = []
+                if options.standardErrors || options.intervalLevel != nil {
+                    let noise = try model.noise()
+                    StandardError.writeLine("nw: noise: σ̂ = \(NumberFormat.roundTrip(noise.sigma)) (ν = \(NumberFormat.roundTrip(noise.nu)), ν̃ = \(NumberFormat.roundTrip(noise.nuTilde)), n = \(NumberFormat.roundTrip(noise.count)))")
+                    let se = try model.standardErrors(queries, noise: noise)
+                    if options.standardErrors {
+                        writer.field("se")
+                        extra.append(se)
+                    }
+                    if let level = options.intervalLevel {
+                        let z = StandardNormal.quantile((1 + level) / 2)
+                        writer.field("lower")
+                        writer.field("upper")
+                        extra.append(zip(predictions, se).map { $0 - z * $1 })
+                        extra.append(zip(predictions, se).map { $0 + z * $1 })
+                    }
+                }
                 writer.endRow()
+                let columns = extra
                 writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
                     for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
                     row.number(predictions[i])
                     for j in 0..<slopes.columns { row.number(slopes[i, j]) }
+                    for column in columns { row.number(column[i]) }
                 })
                 if weightsFile != nil { weights = try model.smootherWeights(queries) }
             }

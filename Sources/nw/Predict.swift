@@ -24,6 +24,12 @@ struct Predict: ParsableCommand {
     @Flag(help: "Add d_<feature> columns: the local slope β_j/h_j (degree ≥ 1) or the exact derivative of the estimate (degree 0).")
     var derivatives = false
 
+    @Flag(help: "Add an se column: the standard error σ̂·‖l(q)‖ of the estimate (σ̂ from the in-sample fit; on stderr).")
+    var se = false
+
+    @Option(help: ArgumentHelp("Add lower and upper: the asymptotic interval f̂ ∓ z·se at this level (z the normal quantile at (1 + LEVEL)/2).", valueName: "LEVEL"))
+    var interval: Double?
+
     @Flag(help: "The target holds class labels: predict the most probable label and each class's probability.")
     var classify = false
 
@@ -47,7 +53,8 @@ struct Predict: ParsableCommand {
             (training.train != nil, "--train"), (kernel.kernel != nil, "--kernel"), (bandwidth.bandwidth != nil, "--bandwidth"),
             (training.target != nil, "--target"), (training.features != nil, "--features"),
             (training.sampleWeight != nil, "--sample-weight"), (weights != nil, "--weights"), (fit.degree != 0, "--degree"),
-            (derivatives, "--derivatives"), (adaptive, "--adaptive"), (classify, "--classify"),
+            (derivatives, "--derivatives"), (adaptive, "--adaptive"), (classify, "--classify"), (se, "--se"),
+            (interval != nil, "--interval"),
         ]
         for (isGiven, name) in given where isGiven {
             throw CommandLineError.option(name, "cannot be combined with --model (the model holds its training data, kernel and widths)")
@@ -65,6 +72,8 @@ struct Predict: ParsableCommand {
                                      bandwidth: try require(bandwidth.bandwidth, "--bandwidth", needs))
         options.apply(training, kernel, fit, engine)
         options.derivatives = derivatives
+        options.standardErrors = se
+        options.intervalLevel = interval
         options.classify = classify
         options.adaptive = adaptive
         options.weights = weights

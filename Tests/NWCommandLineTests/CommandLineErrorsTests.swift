@@ -73,6 +73,11 @@ struct CommandLineErrorsTests {
         Case(name: "derivatives with --classify", extra: ["--derivatives", "--classify"], mentions: ["--derivatives", "--classify"]),
         Case(name: "degree with --adaptive", extra: ["--degree", "1", "--adaptive"], mentions: ["--degree", "--adaptive"]),
         Case(name: "degree with --model", extra: ["--degree", "1", "--model", "m.json"], mentions: ["--model"]),
+        Case(name: "interval level 1.5", extra: ["--interval", "1.5"], mentions: ["--interval", "1.5"]),
+        Case(name: "interval level 0", extra: ["--interval", "0"], mentions: ["--interval", "between 0 and 1"]),
+        Case(name: "interval not a number", extra: ["--interval", "wide"], mentions: ["--interval", "'wide'"]),
+        Case(name: "se with --classify", extra: ["--se", "--classify"], mentions: ["--se", "--classify"]),
+        Case(name: "interval with --model", extra: ["--interval", "0.9", "--model", "m.json"], mentions: ["--model", "cannot be combined"]),
     ]
 
     @Test("a bad input is one line on stderr, a non-zero exit, and no output", arguments: cases)

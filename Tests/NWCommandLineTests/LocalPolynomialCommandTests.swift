@@ -28,6 +28,23 @@ struct LocalPolynomialCommandTests {
         #expect(Self.column(r.stdout, "d_times") == slopes.column(0))
     }
 
+    @Test("--se and --interval: σ̂·‖l(q)‖ and f̂ ∓ z·se, after prediction and the d_* columns", arguments: [0, 1])
+    func standardErrors(_ degree: Int) throws {
+        let r = try NW.run(["predict", "--train", Self.mcycle, "--query", Self.mcycle, "--kernel", "gaussian", "--bandwidth", "2",
+                            "--degree", String(degree), "--derivatives", "--se", "--interval", "0.9"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(csvRows(r.stdout)[0] == ["times", "accel", "prediction", "d_times", "se", "lower", "upper"])
+        #expect(r.stderr.hasPrefix("nw: noise: σ̂ = ") && r.stderrLines.count == 1, "\(r.stderr)")
+        let text = try String(contentsOfFile: Self.mcycle, encoding: .utf8)
+        let x = Matrix(column: Self.column(text, "times"))
+        let model = try LocalPolynomialRegressor(bandwidth: .width(2), degree: degree).fit(keys: x, targets: Self.column(text, "accel"))
+        let se = try model.standardErrors(x)
+        #expect(Self.column(r.stdout, "se") == se)
+        let f = Self.column(r.stdout, "prediction"), z = StandardNormal.quantile(0.95)
+        #expect(Self.column(r.stdout, "lower") == zip(f, se).map { $0 - z * $1 })
+        #expect(Self.column(r.stdout, "upper") == zip(f, se).map { $0 + z * $1 })
+    }
+
     @Test("--features picks and orders the features; other columns may hold text")
     func features() throws {
         let scratch = try Scratch()

@@ -96,3 +96,32 @@ struct StandardErrorTests {
         #expect(abs(StandardNormal.quantile(c.0) - c.1) <= 2e-15 * max(1, abs(c.1)), "\(c.0): \(StandardNormal.quantile(c.0))")
     }
 }
+
+/// Coverage of the 95% asymptotic pointwise interval by simulation — a benchmark, not a timed
+/// test: `NW_COVERAGE=500 swift test --filter coverage` (the replication count) prints the rates.
+/// y = 2 sin x + x^0.8 + ε, σ = 0.5, n = 200 uniform on [0, 5), h = 0.15 (bias negligible),
+/// interior points 1, 2, 3, 4.
+@Suite("Coverage simulation")
+struct CoverageSimulation {
+    @Test("asymptotic 95% intervals cover the truth about 95% of the time")
+    func coverage() throws {
+        guard let count = ProcessInfo.processInfo.environment["NW_COVERAGE"].flatMap(Int.init) else { return }
+        var rng = SeededGenerator(seed: 2026)
+        let points: [Double] = [1, 2, 3, 4], z = StandardNormal.quantile(0.975)
+        let truth = points.map { 2 * sin($0) + pow($0, 0.8) }
+        for degree in [0, 1] {
+            var covered = [Int](repeating: 0, count: points.count)
+            for _ in 0..<count {
+                let x = (0..<200).map { _ in 5 * rng.nextUniform() }
+                let y = x.map { v -> Double in
+                    let u = 1 - rng.nextUniform(), w = rng.nextUniform()
+                    return 2 * sin(v) + pow(v, 0.8) + 0.5 * (-2 * log(u)).squareRoot() * cos(2 * Double.pi * w)
+                }
+                let model = try LocalPolynomialRegressor(bandwidth: .width(0.15), degree: degree).fit(keys: Matrix(column: x), targets: y)
+                let f = try model.predict(Matrix(column: points)), se = try model.standardErrors(Matrix(column: points))
+                for i in points.indices where abs(f[i] - truth[i]) <= z * se[i] { covered[i] += 1 }
+            }
+            print("coverage degree \(degree), \(count) replications, points \(points): \(covered.map { Double($0) / Double(count) })")
+        }
+    }
+}
