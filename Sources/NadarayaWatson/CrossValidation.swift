@@ -88,7 +88,7 @@ public struct CrossValidation: Sendable {
         let n = keys.rows
         let problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: h, values: .dense(Matrix(column: targets)))
         let set = MomentSet(dimension: keys.columns, degree: degree)
-        let moments = MomentProblem(attention: problem, targets: targets, logWeights: weights?.map { Double.log($0) }, moments: set,
+        let moments = MomentProblem(attention: problem, logWeights: weights?.map { Double.log($0) }, moments: set,
                                     leaveOneOut: true)
         let states = MomentEngine.states(moments, queries: keys, threads: threads)
         var total = 0.0, weightTotal = 0.0

@@ -25,6 +25,8 @@ enum GaussianMoments {
     static func states(_ problem: MomentProblem, queries: Matrix, threads: Int) -> MomentStates {
         let set = problem.moments, M = set.count, m = queries.rows, d = queries.columns
         precondition(!set.scores, "the Gaussian's scores are its degree-1 monomials: ask for those")
+        precondition(set.responseWidth == 1 && problem.attention.values.width == 1,
+                     "the SIMD moments carry one target, but the response width is \(set.responseWidth)")
         // αᵖ of the Gaussian is the Gaussian of width h/√p: the layout takes those widths, and the
         // monomials of u = (k − q)/h are δ/(√p·unit).
         let attention = problem.kernelPower == 1 ? problem.attention

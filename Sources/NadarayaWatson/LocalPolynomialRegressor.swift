@@ -143,7 +143,7 @@ public struct FittedLocalPolynomialRegressor: Sendable {
         let gaussian = Engine.choose(for: problem, task: .moments) == .gaussianMoments
         let momentDegree = derivatives && gaussian ? Swift.max(degree, 1) : degree
         let set = MomentSet(dimension: d, degree: momentDegree, scores: derivatives && !gaussian)
-        return MomentProblem(attention: problem, targets: targets, logWeights: weights?.map { Double.log($0) }, moments: set)
+        return MomentProblem(attention: problem, logWeights: weights?.map { Double.log($0) }, moments: set)
     }
 
     struct Evaluation {

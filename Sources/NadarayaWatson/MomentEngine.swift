@@ -32,11 +32,11 @@ struct MomentStates: Sendable {
     }
 }
 
-/// The moment problem: keys, one target column, optional sample weights (all positive: rows of
-/// weight 0 are removed by the estimator), the kernel and widths.
+/// The moment problem: keys, their values (the attention problem's: one target column for local
+/// polynomials, w columns or classes for pooling), optional sample weights (all positive: rows
+/// of weight 0 are removed by the estimator), the kernel and widths.
 struct MomentProblem: Sendable {
     let attention: AttentionProblem
-    let targets: [Double]
     /// ln sᵢ per key, or nil for unit weights.
     let logWeights: [Double]?
     let moments: MomentSet
@@ -45,6 +45,23 @@ struct MomentProblem: Sendable {
     /// The power of the kernel the moments weigh by: 1, or 2 for Σ sᵢαᵢ²·mᵢ (the norm ‖l(q)‖²
     /// of a linear smoother's weights).
     var kernelPower = 1.0
+
+    init(attention: AttentionProblem, logWeights: [Double]?, moments: MomentSet, leaveOneOut: Bool = false,
+         kernelPower: Double = 1) {
+        precondition(moments.responseWidth == attention.values.width || moments.responseWidth == 0,
+                     "the moments' response width should be the values' (\(attention.values.width)) or 0, but is \(moments.responseWidth)")
+        self.attention = attention
+        self.logWeights = logWeights
+        self.moments = moments
+        self.leaveOneOut = leaveOneOut
+        self.kernelPower = kernelPower
+    }
+
+    /// Attention pooling's problem: S and T = Σ αv of every value component, unit weights.
+    static func pooling(_ attention: AttentionProblem) -> MomentProblem {
+        MomentProblem(attention: attention, logWeights: nil,
+                      moments: .pooling(dimension: attention.featureCount, width: attention.values.width))
+    }
 }
 
 enum MomentEngine {
@@ -67,75 +84,105 @@ enum MomentEngine {
     }
 
     /// The plain engine: for each query, every key (or the index's candidates), log weights by
-    /// the definition (``AttentionProblem/logAttention(query:key:)``), the online softmax.
-    /// With `only`, just those queries (a redo); the others keep their states.
+    /// the definition (``AttentionProblem/logAttention(query:key:)``), the online softmax in
+    /// natural logs. With `only`, just those queries (a redo); the others keep their states.
     static func plainStates(_ problem: MomentProblem, queries: Matrix, index: KeyIndex?, threads: Int,
                             only: [Int]?, into existing: MomentStates? = nil) -> MomentStates {
-        let set = problem.moments, M = set.count, d = queries.columns, n = problem.attention.keyCount
+        let M = problem.moments.count, d = queries.columns
         var result = existing ?? MomentStates(queries: queries.rows, count: M)
         let todo = only ?? Array(0..<queries.rows)
-        let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree)
-        let h = problem.attention.bandwidths, kernel = problem.attention.kernel, radial = problem.attention.form == .radial
         result.shifts.withUnsafeMutableBufferPointer { shiftBuffer in
             result.sums.withUnsafeMutableBufferPointer { sumBuffer in
                 let shifts = SharedOutput(base: shiftBuffer.baseAddress!), sums = SharedOutput(base: sumBuffer.baseAddress!)
                 queries.elements.withUnsafeBufferPointer { qs in
-                    problem.attention.keys.elements.withUnsafeBufferPointer { xs in
-                        let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
-                        let keyBase = SharedOutput(base: UnsafeMutablePointer(mutating: xs.baseAddress!))
-                        Parallel.forEachBlock(count: todo.count, blockSize: 16, threads: threads) { range in
-                            let u = UnsafeMutablePointer<Double>.allocate(capacity: d)
-                            let values = UnsafeMutablePointer<Double>.allocate(capacity: G)
-                            defer { u.deallocate(); values.deallocate() }
-                            var ranges: [Range<Int>] = []
-                            for i in todo[range] {
-                                let q = UnsafePointer(queryBase.base + i * d)
-                                let out = sums.base + i * M
-                                out.update(repeating: 0, count: M)
-                                var shift = -Double.infinity
-                                let excluded = problem.leaveOneOut ? i : -1
-                                func visit(_ k: Int) {
-                                    guard k != excluded else { return }
-                                    var a = problem.kernelPower * problem.attention.logAttention(query: q, key: k)
-                                    if let w = problem.logWeights { a += w[k] }
-                                    guard a > -.infinity else { return }
-                                    if a > shift {
-                                        let factor = Double.exp(shift - a)
-                                        for c in 0..<M { out[c] *= factor }
-                                        shift = a
-                                    }
-                                    let e = Double.exp(a - shift)
-                                    let key = keyBase.base + k * d
-                                    for j in 0..<d { u[j] = (key[j] - q[j]) / h[j] }
-                                    monomials.evaluate(u, into: values)
-                                    let y = problem.targets[k]
-                                    for g in 0..<G { out[g] += e * values[g] }
-                                    for r in 0..<p { out[G + r] += e * y * values[r] }
-                                    if set.scores {
-                                        // ∂ log α/∂qⱼ = (ψ(r)/r)·vⱼ/hⱼ with v = (q − k)/h = −u (radial;
-                                        // product: ψ(|vⱼ|)/|vⱼ| per feature).
-                                        let r = radial ? (0..<d).reduce(0.0) { $0 + u[$1] * u[$1] }.squareRoot() : 0
-                                        for j in 0..<d {
-                                            let slope = kernel.logSlopeOverDistance(radial ? r : u[j].magnitude)
-                                            let score = -slope * u[j] / h[j]
-                                            out[set.scoreOffset + j] += e * score
-                                            out[set.scoreOffset + d + j] += e * y * score
-                                        }
-                                    }
-                                }
-                                if let index {
-                                    index.candidates(near: q, radial: radial, into: &ranges)
-                                    for run in ranges { for position in run { visit(index.order[position]) } }
-                                } else {
-                                    for k in 0..<n { visit(k) }
-                                }
-                                shifts.base[i] = shift
-                            }
+                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
+                    Parallel.forEachBlock(count: todo.count, blockSize: 16, threads: threads) { range in
+                        var scratch = PlainScratch(problem.moments)
+                        defer { scratch.deallocate() }
+                        for i in todo[range] {
+                            shifts.base[i] = plainState(problem, query: queryBase.base + i * d, excluding: problem.leaveOneOut ? i : -1,
+                                                        index: index, scratch: &scratch, into: sums.base + i * M)
                         }
                     }
                 }
             }
         }
         return result
+    }
+
+    /// Per-thread buffers of the plain engine: the offsets u, the monomials uᵍ, the index's runs.
+    struct PlainScratch {
+        let u: UnsafeMutablePointer<Double>
+        let values: UnsafeMutablePointer<Double>
+        var ranges: [Range<Int>] = []
+
+        init(_ set: MomentSet) {
+            u = .allocate(capacity: set.dimension)
+            values = .allocate(capacity: set.designCount)
+        }
+
+        func deallocate() { u.deallocate(); values.deallocate() }
+    }
+
+    /// One query's moment state by the definition — the library's one log-space sum, which every
+    /// fast engine's redo and every plain estimator (pooling, densities, leave-one-out) calls:
+    /// aₖ = power·ln α(q, kₖ) + ln sₖ, and with the running maximum a* the sums
+    /// S[m] = Σₖ e^{aₖ−a*}·mₖ over every key but `excluded` (or the index's candidates).
+    ///
+    /// - Returns: a* (−∞ when no key has weight; the sums are then 0); the sums in `out`.
+    /// - Complexity: O(n·(d + M)), or O((log n + neighbours)·(d + M)) through `index`.
+    static func plainState(_ problem: MomentProblem, query q: UnsafePointer<Double>, excluding excluded: Int,
+                           index: KeyIndex?, scratch: inout PlainScratch, into out: UnsafeMutablePointer<Double>) -> Double {
+        let set = problem.moments, M = set.count, d = set.dimension
+        let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree), w = set.responseWidth
+        let h = problem.attention.bandwidths, kernel = problem.attention.kernel, radial = problem.attention.form == .radial
+        let values = problem.attention.values, u = scratch.u, powers = scratch.values
+        // Degree 0 without scores needs no offsets: pooling's and densities' sums stay O(n·d).
+        let needsOffsets = G > 1 || set.scores
+        out.update(repeating: 0, count: M)
+        var shift = -Double.infinity
+        problem.attention.keys.elements.withUnsafeBufferPointer { xs in
+            func visit(_ k: Int) {
+                guard k != excluded else { return }
+                var a = problem.kernelPower * problem.attention.logAttention(query: q, key: k)
+                if let logWeights = problem.logWeights { a += logWeights[k] }
+                guard a > -.infinity else { return }
+                if a > shift {
+                    let factor = Double.exp(shift - a)
+                    for c in 0..<M { out[c] *= factor }
+                    shift = a
+                }
+                let e = Double.exp(a - shift)
+                if needsOffsets {
+                    let key = xs.baseAddress! + k * d
+                    for j in 0..<d { u[j] = (key[j] - q[j]) / h[j] }
+                    monomials.evaluate(u, into: powers)
+                } else {
+                    powers[0] = 1
+                }
+                for g in 0..<G { out[g] += e * powers[g] }
+                if w > 0 {
+                    for r in 0..<p { values.accumulate(key: k, weight: e * powers[r], into: out + G + r * w) }
+                }
+                if set.scores {
+                    // ∂ log α/∂qⱼ = (ψ(r)/r)·vⱼ/hⱼ with v = (q − k)/h = −u (radial;
+                    // product: ψ(|vⱼ|)/|vⱼ| per feature).
+                    let r = radial ? (0..<d).reduce(0.0) { $0 + u[$1] * u[$1] }.squareRoot() : 0
+                    for j in 0..<d {
+                        let slope = kernel.logSlopeOverDistance(radial ? r : u[j].magnitude)
+                        let score = -slope * u[j] / h[j]
+                        out[set.scoreOffset + j] += e * score
+                        if w > 0 { values.accumulate(key: k, weight: e * score, into: out + set.scoreOffset + d + j * w) }
+                    }
+                }
+            }
+            if let index {
+                index.candidates(near: q, radial: radial, into: &scratch.ranges)
+                for run in scratch.ranges { for position in run { visit(index.order[position]) } }
+            } else {
+                for k in 0..<problem.attention.keyCount { visit(k) }
+            }
+        }
+        return shift
     }
 }

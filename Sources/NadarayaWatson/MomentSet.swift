@@ -64,23 +64,28 @@ struct Monomials: Sendable {
 ///
 /// - design sums D[g] = Σᵢ sᵢαᵢ uᵢᵍ for every monomial g of degree ≤ 2P (the Gram matrix
 ///   A[e, f] = D[e + f] reads them);
-/// - response sums R[e] = Σᵢ sᵢαᵢ yᵢ uᵢᵉ for the p basis monomials;
-/// - with `scores`, for the exact derivative of degree 0, Σᵢ sᵢαᵢ gᵢⱼ and Σᵢ sᵢαᵢ yᵢ gᵢⱼ with
+/// - response sums R[e, c] = Σᵢ sᵢαᵢ vᵢ꜀ uᵢᵉ for the p basis monomials and each of the w
+///   components of the values (w = 1 for a target; degree 0 with w columns is attention pooling's
+///   state (S, T); w = 0 for a density's sum alone);
+/// - with `scores`, for the exact derivative of degree 0, Σᵢ sᵢαᵢ gᵢⱼ and Σᵢ sᵢαᵢ vᵢ꜀ gᵢⱼ with
 ///   gᵢⱼ = ∂ log αᵢ / ∂qⱼ.
 struct MomentSet: Sendable {
     let dimension: Int
     let degree: Int
     let scores: Bool
+    /// w: the components of the values each response moment carries.
+    let responseWidth: Int
     /// Monomials of degree ≤ 2P.
     let monomials: Monomials
 
     /// D's position for each pair of basis monomials (e, f), row-major p × p.
     let designTable: [Int]
 
-    init(dimension d: Int, degree P: Int, scores: Bool = false) {
+    init(dimension d: Int, degree P: Int, scores: Bool = false, responseWidth: Int = 1) {
         dimension = d
         degree = P
         self.scores = scores
+        self.responseWidth = responseWidth
         let monomials = Monomials(dimension: d, degree: 2 * P)
         self.monomials = monomials
         let p = monomials.prefixCount[P]
@@ -92,9 +97,16 @@ struct MomentSet: Sendable {
     /// p: the basis size for degree P.
     func basisCount(degree P: Int) -> Int { monomials.prefixCount[P] }
     var designCount: Int { monomials.count }
+    /// R[e, c] sits at `responseOffset + e·w + c`.
     var responseOffset: Int { designCount }
-    var scoreOffset: Int { designCount + basisCount(degree: degree) }
-    var count: Int { scoreOffset + (scores ? 2 * dimension : 0) }
+    /// Σ sαgⱼ sits at `scoreOffset + j`, Σ sαv꜀gⱼ at `scoreOffset + d + j·w + c`.
+    var scoreOffset: Int { designCount + basisCount(degree: degree) * responseWidth }
+    var count: Int { scoreOffset + (scores ? dimension * (1 + responseWidth) : 0) }
+
+    /// Attention pooling's moments: S = Σ sα and T꜀ = Σ sαv꜀ (degree 0, w components).
+    static func pooling(dimension d: Int, width: Int) -> MomentSet {
+        MomentSet(dimension: d, degree: 0, responseWidth: width)
+    }
 
     /// The position of D[e + f] for basis monomials e and f (of the full degree P, or any
     /// lower one: their monomials are a prefix).

@@ -91,7 +91,7 @@ public struct FittedParzenDensity: Sendable {
         var logSums: [Double]
         if let logWeights {
             // ln Σ sᵢαᵢ: the shift of the degree-0 moment state plus the log of its sum.
-            let moments = MomentProblem(attention: problem, targets: Array(repeating: 0, count: problem.keyCount), logWeights: logWeights,
+            let moments = MomentProblem(attention: problem, logWeights: logWeights,
                                         moments: MomentSet(dimension: points.columns, degree: 0))
             let states = MomentEngine.states(moments, queries: points, threads: threads)
             logSums = (0..<points.rows).map { states.shifts[$0] + Double.log(states.sums[$0 * states.count]) }

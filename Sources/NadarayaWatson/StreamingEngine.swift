@@ -22,38 +22,39 @@ enum StreamingEngine {
 
     static func pool(_ problem: AttentionProblem, queries: Matrix, threads: Int) -> PooledResult {
         let m = queries.rows, d = queries.columns, p = problem.values.width
-        var values = Array(repeating: 0.0, count: m * p)
-        var isEmpty = Array(repeating: false, count: m)
-        values.withUnsafeMutableBufferPointer { out in
-            isEmpty.withUnsafeMutableBufferPointer { empty in
-                let output = SharedOutput(base: out.baseAddress!)
-                let emptyFlags = SharedOutput(base: empty.baseAddress!)
-                queries.elements.withUnsafeBufferPointer { qs in
-                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
-                    Parallel.forEachBlock(count: m, blockSize: 16, threads: threads) { range in
-                        for i in range {
-                            let q = UnsafePointer(queryBase.base + i * d)
-                            let row = output.base + i * p
-                            var total = 0.0
-                            if problem.kernel.isCompact {
-                                total = poolLinear(problem, query: q, into: row)
-                                if total < linearSpaceFloor && total > 0 {
-                                    total = poolLogSpace(problem, query: q, into: row)
+        var result = PooledResult(values: Array(repeating: 0, count: m * p), isEmpty: Array(repeating: true, count: m))
+        guard problem.kernel.isCompact else {
+            redoInLogSpace(problem, queries: queries, threads: threads, &result)
+            return result
+        }
+        // Compact kernels in linear space; tiny totals flagged (empty) for the log-space redo,
+        // truly empty neighbourhoods (total 0) kept empty without one.
+        var tiny = Array(repeating: false, count: m)
+        result.values.withUnsafeMutableBufferPointer { out in
+            result.isEmpty.withUnsafeMutableBufferPointer { empty in
+                tiny.withUnsafeMutableBufferPointer { tinyBuffer in
+                    let output = SharedOutput(base: out.baseAddress!), emptyFlags = SharedOutput(base: empty.baseAddress!)
+                    let tinyFlags = SharedOutput(base: tinyBuffer.baseAddress!)
+                    queries.elements.withUnsafeBufferPointer { qs in
+                        let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
+                        Parallel.forEachBlock(count: m, blockSize: 16, threads: threads) { range in
+                            for i in range {
+                                let row = output.base + i * p
+                                let total = poolLinear(problem, query: queryBase.base + i * d, into: row)
+                                if total >= linearSpaceFloor {
+                                    for c in 0..<p { row[c] /= total }
+                                    emptyFlags.base[i] = false
+                                } else if total > 0 {
+                                    tinyFlags.base[i] = true
                                 }
-                            } else {
-                                total = poolLogSpace(problem, query: q, into: row)
-                            }
-                            if total > 0 {
-                                for c in 0..<p { row[c] /= total }
-                            } else {
-                                emptyFlags.base[i] = true
                             }
                         }
                     }
                 }
             }
         }
-        return PooledResult(values: values, isEmpty: isEmpty)
+        redoInLogSpace(problem, queries: queries, threads: threads, only: tiny.indices.filter { tiny[$0] }, &result)
+        return result
     }
 
     /// Linear-space pass over every key but `excluded`: T in `row`, returns S.
@@ -72,7 +73,9 @@ enum StreamingEngine {
     }
 
     /// ln Σₖ α(q, kₖ) over every key but `excluded`: the log of the kernel sum (−∞ when every
-    /// weight is zero), in log space for kernels with infinite support or tiny compact sums.
+    /// weight is zero); linear first for compact kernels, else (or for tiny compact sums) the
+    /// shift plus the log of the sum of the library's one log-space sum
+    /// (``MomentEngine/plainState(_:query:excluding:index:scratch:into:)``).
     ///
     /// - Complexity: O(n·d).
     static func logTotalWeight(_ problem: AttentionProblem, query q: UnsafePointer<Double>, excluding excluded: Int = -1) -> Double {
@@ -81,69 +84,43 @@ enum StreamingEngine {
             for k in 0..<problem.keyCount where k != excluded { total += problem.attention(query: q, key: k) }
             if total >= linearSpaceFloor || total == 0 { return Double.log(total) }
         }
-        var maximum = -Double.infinity, total = 0.0
-        for k in 0..<problem.keyCount where k != excluded {
-            let logWeight = problem.logAttention(query: q, key: k)
-            guard logWeight > -.infinity else { continue }
-            if logWeight > maximum {
-                total *= Double.exp(maximum - logWeight)
-                maximum = logWeight
-            }
-            total += Double.exp(logWeight - maximum)
-        }
-        return maximum + Double.log(total)
+        let moments = MomentProblem(attention: problem, logWeights: nil, moments: MomentSet(dimension: problem.featureCount, degree: 0, responseWidth: 0))
+        var scratch = MomentEngine.PlainScratch(moments.moments)
+        defer { scratch.deallocate() }
+        var total = 0.0
+        let shift = MomentEngine.plainState(moments, query: q, excluding: excluded, index: nil, scratch: &scratch, into: &total)
+        return shift + Double.log(total)
     }
 
-    /// Log-space online softmax over every key but `excluded`: T·e^{−M} in `row`, returns
-    /// S·e^{−M} (so T/S is the answer).
+    /// The log-space online softmax over every key but `excluded`, by the library's one log-space
+    /// sum: T·e^{−M} in `row`, returns S·e^{−M} (so T/S is the answer).
     static func poolLogSpace(_ problem: AttentionProblem, query q: UnsafePointer<Double>, into row: UnsafeMutablePointer<Double>,
                              excluding excluded: Int = -1) -> Double {
-        let p = problem.values.width
-        for c in 0..<p { row[c] = 0 }
-        var maximum = -Double.infinity, total = 0.0
-        for k in 0..<problem.keyCount where k != excluded {
-            let logWeight = problem.logAttention(query: q, key: k)
-            guard logWeight > -.infinity else { continue }
-            if logWeight > maximum {
-                let scale = Double.exp(maximum - logWeight)
-                total *= scale
-                for c in 0..<p { row[c] *= scale }
-                maximum = logWeight
-            }
-            let w = Double.exp(logWeight - maximum)
-            total += w
-            problem.values.accumulate(key: k, weight: w, into: row)
-        }
-        return total
+        let moments = MomentProblem.pooling(problem), p = problem.values.width
+        var scratch = MomentEngine.PlainScratch(moments.moments)
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 1 + p)
+        defer { scratch.deallocate(); sums.deallocate() }
+        _ = MomentEngine.plainState(moments, query: q, excluding: excluded, index: nil, scratch: &scratch, into: sums)
+        row.update(from: sums + 1, count: p)
+        return sums[0]
     }
 
     /// Redoes, exactly in log space and on all cores, the queries a fast engine flagged (as
     /// empty) because it could not vouch for their result; those with positive total weight are
-    /// no longer empty.
-    /// With `leaveOneOut`, the queries are the keys and query i excludes key i.
+    /// no longer empty. With `leaveOneOut`, the queries are the keys and query i excludes key i.
+    /// `only` overrides the flags with a list of queries.
     static func redoInLogSpace(_ problem: AttentionProblem, queries: Matrix, threads: Int, leaveOneOut: Bool = false,
-                               _ result: inout PooledResult) {
-        let redo = result.isEmpty.indices.filter { result.isEmpty[$0] }
+                               only: [Int]? = nil, _ result: inout PooledResult) {
+        let redo = only ?? result.isEmpty.indices.filter { result.isEmpty[$0] }
         guard !redo.isEmpty else { return }
-        let p = problem.values.width, d = queries.columns
-        result.values.withUnsafeMutableBufferPointer { out in
-            result.isEmpty.withUnsafeMutableBufferPointer { empty in
-                let output = SharedOutput(base: out.baseAddress!), flags = SharedOutput(base: empty.baseAddress!)
-                queries.elements.withUnsafeBufferPointer { qs in
-                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
-                    Parallel.forEachBlock(count: redo.count, blockSize: 4, threads: threads) { range in
-                        let row = UnsafeMutablePointer<Double>.allocate(capacity: p)
-                        defer { row.deallocate() }
-                        for i in redo[range] {
-                            let total = poolLogSpace(problem, query: queryBase.base + i * d, into: row, excluding: leaveOneOut ? i : -1)
-                            if total > 0 {
-                                for c in 0..<p { output.base[i * p + c] = row[c] / total }
-                                flags.base[i] = false
-                            }
-                        }
-                    }
-                }
-            }
+        var moments = MomentProblem.pooling(problem)
+        moments.leaveOneOut = leaveOneOut
+        let states = MomentEngine.plainStates(moments, queries: queries, index: nil, threads: threads, only: redo)
+        let p = problem.values.width
+        for i in redo where states.sums[i * (1 + p)] > 0 {
+            let total = states.sums[i * (1 + p)]
+            for c in 0..<p { result.values[i * p + c] = states.sums[i * (1 + p) + 1 + c] / total }
+            result.isEmpty[i] = false
         }
     }
 }

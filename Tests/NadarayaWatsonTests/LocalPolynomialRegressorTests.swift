@@ -213,7 +213,7 @@ struct LocalPolynomialRegressorTests {
             let keys = Matrix(rows: rows.count, columns: 2, elements: Array(data.keys.elements[rows.lowerBound * 2 ..< rows.upperBound * 2]))
             let problem = AttentionProblem(kernel: .gaussian, form: .radial, keys: keys, bandwidths: data.h,
                                            values: .dense(Matrix(column: Array(y[rows]))))
-            return MomentEngine.states(MomentProblem(attention: problem, targets: Array(y[rows]), logWeights: nil,
+            return MomentEngine.states(MomentProblem(attention: problem, logWeights: nil,
                                                      moments: MomentSet(dimension: 2, degree: 1)), queries: data.queries, threads: 1)
         }
         let whole = states(0..<40), a = states(0..<17), b = states(17..<40)
