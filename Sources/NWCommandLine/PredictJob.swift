@@ -14,8 +14,11 @@ public struct PredictOptions: Sendable {
     public var derivatives = false
     /// Add an `se` column: σ̂·‖l(q)‖.
     public var standardErrors = false
-    /// Add `lower` and `upper`: f̂ ∓ z·se, z the normal quantile at (1 + level)/2.
-    public var intervalLevel: Double?
+    /// Add `lower` and `upper`: f̂ ∓ z·se (z the normal quantile at (1 + level)/2), or the
+    /// bootstrap's band.
+    public var interval = IntervalRequest()
+    /// Print a fit summary on stderr: n, widths, degree, σ̂, ν, R², the leave-one-out score.
+    public var summary = false
     public var classify = false
     public var form: KernelForm = .radial
     public var empty: EmptyNeighbourhoodPolicy = .nan
@@ -43,16 +46,15 @@ public struct PredictOptions: Sendable {
                 throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); with --classify give numbers, scott or silverman")
             }
         }
-        if let intervalLevel, !(intervalLevel > 0 && intervalLevel < 1) {
-            throw CommandLineError.option("--interval", "should be a level between 0 and 1 (such as 0.95), but is \(intervalLevel)")
-        }
-        let uncertainty = standardErrors || intervalLevel != nil
-        if classify && uncertainty {
-            throw CommandLineError.option(standardErrors ? "--se" : "--interval", "applies to regression, not to --classify")
+        try interval.validate(standardErrors: standardErrors)
+        if classify {
+            for (given, name) in [(standardErrors, "--se"), (interval.level != nil, "--interval"), (summary, "--summary")] where given {
+                throw CommandLineError.option(name, "applies to regression, not to --classify")
+            }
         }
         if adaptive {
             for (given, name) in [(degree > 0, "--degree"), (derivatives, "--derivatives"), (columns.sampleWeight != nil, "--sample-weight"),
-                                  (standardErrors, "--se"), (intervalLevel != nil, "--interval")] where given {
+                                  (standardErrors, "--se"), (interval.level != nil, "--interval"), (summary, "--summary")] where given {
                 throw CommandLineError.option(name, "cannot be combined with --adaptive yet")
             }
         }
@@ -148,7 +150,8 @@ public enum PredictJob {
                     for c in 0..<probabilities.columns { row.number(probabilities[i, c]) }
                 })
                 if weightsFile != nil { weights = try model.attentionWeights(queries) }
-            } else if options.degree == 0 && !options.derivatives && !options.standardErrors && options.intervalLevel == nil {
+            } else if options.degree == 0 && !options.derivatives && !options.standardErrors && options.interval.level == nil
+                        && !options.summary {
                 var regressor = NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                         emptyPolicy: options.empty, strategy: options.strategy,
                                                         precision: options.precision, threads: options.threads)
@@ -173,22 +176,21 @@ public enum PredictJob {
                     ? try model.predictWithDerivatives(queries)
                     : (try model.predict(queries), Matrix(rows: queries.rows, columns: 0))
                 for name in training.featureNames where options.derivatives { writer.field("d_" + name) }
-                // Uncertainty: se = σ̂·‖l(q)‖, the asymptotic interval f̂ ∓ z·se.
+                // Uncertainty: se = σ̂·‖l(q)‖ and f̂ ∓ z·se, or the bootstrap's sd and band.
                 var extra: [[Double]] = []
-                if options.standardErrors || options.intervalLevel != nil {
+                if options.interval.isRequested(standardErrors: options.standardErrors) || options.summary {
                     let noise = try model.noise()
-                    StandardError.writeLine("nw: noise: σ̂ = \(NumberFormat.roundTrip(noise.sigma)) (ν = \(NumberFormat.roundTrip(noise.nu)), ν̃ = \(NumberFormat.roundTrip(noise.nuTilde)), n = \(NumberFormat.roundTrip(noise.count)))")
-                    let se = try model.standardErrors(queries, noise: noise)
-                    if options.standardErrors {
-                        writer.field("se")
-                        extra.append(se)
+                    noise.report()
+                    if options.summary {
+                        try FitSummary.report(model, noise: noise, keys: keys, targets: training.targets().elements,
+                                              sampleWeights: sampleWeights, features: training.featureNames, options: options)
                     }
-                    if let level = options.intervalLevel {
-                        let z = StandardNormal.quantile((1 + level) / 2)
-                        writer.field("lower")
-                        writer.field("upper")
-                        extra.append(zip(predictions, se).map { $0 - z * $1 })
-                        extra.append(zip(predictions, se).map { $0 + z * $1 })
+                    let (se, lower, upper) = try options.interval.columns(model, queries: queries, estimates: predictions,
+                                                                          standardErrors: options.standardErrors, noise: noise)
+                    for (name, column) in [("se", se), ("lower", lower), ("upper", upper)] {
+                        guard let column else { continue }
+                        writer.field(name)
+                        extra.append(column)
                     }
                 }
                 writer.endRow()

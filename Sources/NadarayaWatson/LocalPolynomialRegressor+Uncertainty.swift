@@ -23,6 +23,10 @@ public struct SmootherNoise: Sendable, Equatable {
     public let count: Double
     /// The in-sample fit f̂(xᵢ) of the kept rows.
     public let fitted: [Double]
+    /// lᵢ(xᵢ), each row's weight in its own fit (the smoother matrix's diagonal), kept rows.
+    public let leverages: [Double]
+    /// ‖l(xᵢ)‖² = Σₖ lₖ(xᵢ)²/sₖ, kept rows.
+    public let squaredWeightNorms: [Double]
 }
 
 extension FittedLocalPolynomialRegressor {
@@ -106,7 +110,7 @@ extension FittedLocalPolynomialRegressor {
                                                     reason: "estimating the noise (n − 2ν + ν̃ should be positive, but the fit interpolates its data)")
         }
         return SmootherNoise(sigma: (rss / freedom).squareRoot(), nu: nu, nuTilde: nuTilde, residualSumOfSquares: rss,
-                             count: count, fitted: fitted)
+                             count: count, fitted: fitted, leverages: diagonal, squaredWeightNorms: norms)
     }
 
     /// The standard errors se(q) = σ̂·‖l(q)‖ of the estimate at each query.

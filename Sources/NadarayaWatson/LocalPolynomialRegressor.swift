@@ -228,47 +228,16 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     /// - Complexity: O(m·n·(d + p)) time, O(m·n) memory.
     public func smootherWeights(_ queries: Matrix) throws -> Matrix {
         if let nadarayaWatson { return try nadarayaWatson.attentionWeights(queries) }
-        let evaluation = try evaluate(queries, derivatives: false)
-        let moments = momentProblem(derivatives: false)
-        let states = MomentEngine.states(moments, queries: queries, threads: threads)
-        let n = problem.keyCount, d = queries.columns, set = moments.moments
-        let N = originalRowCount, keptRows = self.keptRows
+        let (states, set, isNaN) = try smootherStates(queries)
+        let n = problem.keyCount, N = originalRowCount, keptRows = self.keptRows
         var result = Matrix(rows: queries.rows, columns: N)
-        let u = UnsafeMutablePointer<Double>.allocate(capacity: d), values = UnsafeMutablePointer<Double>.allocate(capacity: set.designCount)
-        defer { u.deallocate(); values.deallocate() }
+        var scratch = MomentEngine.PlainScratch(set)
+        defer { scratch.deallocate() }
+        var row = [Double](repeating: 0, count: n)
         for i in 0..<queries.rows {
-            let q = queries.row(i)
-            var row = [Double](repeating: 0, count: n)
-            if states.shifts[i] > -.infinity {
-                let sums = Array(states.sums[i * states.count ..< (i + 1) * states.count])
-                let (degree, factor) = Self.design(sums, set: set, degree: self.degree)
-                let p = set.basisCount(degree: degree)
-                let z = factor?.solve((0..<p).map { $0 == 0 ? 1 : 0 }) ?? [1 / sums[0]]
-                q.withUnsafeBufferPointer { qp in
-                    problem.keys.elements.withUnsafeBufferPointer { xs in
-                        for k in 0..<n {
-                            let a = problem.logAttention(query: qp.baseAddress!, key: k)
-                            guard a > -.infinity else { continue }
-                            let alpha = Double.exp(a + Double.log(weights?[k] ?? 1) - states.shifts[i])
-                            for j in 0..<d { u[j] = (xs[k * d + j] - qp[j]) / problem.bandwidths[j] }
-                            set.monomials.evaluate(u, into: values)
-                            row[k] = alpha * (0..<p).reduce(0) { $0 + z[$1] * values[$1] }
-                        }
-                    }
-                }
-            } else if evaluation.values[i].isNaN {
-                row = Array(repeating: .nan, count: n)
-            } else if !problem.kernel.isCompact {
-                row = q.withUnsafeBufferPointer { problem.farLimitWeights(query: $0.baseAddress!) }
-                if let s = weights { row = zip(row, s).map(*) }
-                let total = row.reduce(0, +)
-                row = row.map { $0 / total }
-            } else if emptyPolicy == .mean {
-                let s = weights ?? Array(repeating: 1, count: n)
-                let total = s.reduce(0, +)
-                row = s.map { $0 / total }
-            } else {
-                row[q.withUnsafeBufferPointer { problem.nearestKey(to: $0.baseAddress!) }] = 1
+            queries.elements.withUnsafeBufferPointer { qs in
+                smootherRow(qs.baseAddress! + i * queries.columns, state: states.state(i), set: set, isNaN: isNaN[i],
+                            scratch: &scratch, into: &row)
             }
             for k in 0..<n {
                 let column = keptRows?[k] ?? k
@@ -276,6 +245,55 @@ public struct FittedLocalPolynomialRegressor: Sendable {
             }
         }
         return result
+    }
+
+    /// The moment states of the queries for ``smootherRow(_:state:set:isNaN:scratch:into:)``, and which
+    /// queries the fit leaves NaN (empty under the `nan` policy).
+    func smootherStates(_ queries: Matrix) throws -> (moments: MomentStates, set: MomentSet, isNaN: [Bool]) {
+        let evaluation = try evaluate(queries, derivatives: false)
+        let moments = momentProblem(derivatives: false)
+        return (MomentEngine.states(moments, queries: queries, threads: threads), moments.moments, evaluation.values.map(\.isNaN))
+    }
+
+    /// lᵢ(q) over the kept rows for one query, from its moment state: sᵢαᵢ·(A⁻¹e₀)ᵀ·x(uᵢ), the far
+    /// limit where every log weight overflowed, the empty policy where no key has weight.
+    ///
+    /// - Complexity: O(n·(d + p)).
+    func smootherRow(_ q: UnsafePointer<Double>, state: MomentState, set: MomentSet, isNaN: Bool,
+                     scratch: inout MomentEngine.PlainScratch, into row: inout [Double]) {
+        let n = problem.keyCount, d = problem.featureCount
+        row.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        if !state.isEmpty {
+            let (degree, factor) = Self.design(state.sums, set: set, degree: self.degree)
+            let p = set.basisCount(degree: degree)
+            let z = factor?.solve((0..<p).map { $0 == 0 ? 1 : 0 }) ?? [1 / state.sums[0]]
+            let u = scratch.u, values = scratch.values
+            problem.keys.elements.withUnsafeBufferPointer { xs in
+                for k in 0..<n {
+                    let a = problem.logAttention(query: q, key: k)
+                    guard a > -.infinity else { continue }
+                    let alpha = Double.exp(a + Double.log(weights?[k] ?? 1) - state.shift)
+                    for j in 0..<d { u[j] = (xs[k * d + j] - q[j]) / problem.bandwidths[j] }
+                    set.monomials.evaluate(u, into: values)
+                    var dot = 0.0
+                    for e in 0..<p { dot += z[e] * values[e] }
+                    row[k] = alpha * dot
+                }
+            }
+        } else if isNaN {
+            row = Array(repeating: .nan, count: n)
+        } else if !problem.kernel.isCompact {
+            row = problem.farLimitWeights(query: q)
+            if let s = weights { row = zip(row, s).map(*) }
+            let total = row.reduce(0, +)
+            row = row.map { $0 / total }
+        } else if emptyPolicy == .mean {
+            let s = weights ?? Array(repeating: 1, count: n)
+            let total = s.reduce(0, +)
+            row = s.map { $0 / total }
+        } else {
+            row[problem.nearestKey(to: q)] = 1
+        }
     }
 
     /// Queries with no key of positive weight: the far limit for kernels with infinite support

@@ -7,7 +7,7 @@ struct Predict: ParsableCommand {
         abstract: "Predict each QUERY row by attention pooling (or a local polynomial) over the TRAIN rows.",
         discussion: """
         Output: every QUERY column, then `prediction` (with --classify: the most probable label, \
-        then p_<label> per class), then with --derivatives one d_<feature> column per feature. \
+        then p_<label> per class), then with --derivatives one d_<feature> column per feature, then se, lower, upper as asked. \
         Numbers are written in round-trip form.
         """
     )
@@ -27,8 +27,10 @@ struct Predict: ParsableCommand {
     @Flag(help: "Add an se column: the standard error σ̂·‖l(q)‖ of the estimate (σ̂ from the in-sample fit; on stderr).")
     var se = false
 
-    @Option(help: ArgumentHelp("Add lower and upper: the asymptotic interval f̂ ∓ z·se at this level (z the normal quantile at (1 + LEVEL)/2).", valueName: "LEVEL"))
-    var interval: Double?
+    @OptionGroup var interval: IntervalOptions
+
+    @Flag(help: "Print a fit summary on stderr: n, widths, degree, σ̂, ν (effective parameters), R² and the leave-one-out CV score.")
+    var summary = false
 
     @Flag(help: "The target holds class labels: predict the most probable label and each class's probability.")
     var classify = false
@@ -54,7 +56,7 @@ struct Predict: ParsableCommand {
             (training.target != nil, "--target"), (training.features != nil, "--features"),
             (training.sampleWeight != nil, "--sample-weight"), (weights != nil, "--weights"), (fit.degree != 0, "--degree"),
             (derivatives, "--derivatives"), (adaptive, "--adaptive"), (classify, "--classify"), (se, "--se"),
-            (interval != nil, "--interval"),
+            (interval.interval != nil, "--interval"), (interval.bootstrap != nil, "--bootstrap"), (summary, "--summary"),
         ]
         for (isGiven, name) in given where isGiven {
             throw CommandLineError.option(name, "cannot be combined with --model (the model holds its training data, kernel and widths)")
@@ -73,7 +75,8 @@ struct Predict: ParsableCommand {
         options.apply(training, kernel, fit, engine)
         options.derivatives = derivatives
         options.standardErrors = se
-        options.intervalLevel = interval
+        options.interval = interval.request
+        options.summary = summary
         options.classify = classify
         options.adaptive = adaptive
         options.weights = weights

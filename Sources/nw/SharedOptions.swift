@@ -11,6 +11,8 @@ extension Precision: ExpressibleByArgument {}
 extension EvaluationStrategy: ExpressibleByArgument {}
 extension Optimizer: ExpressibleByArgument {}
 extension BandwidthMethod: ExpressibleByArgument {}
+extension BandKind: ExpressibleByArgument {}
+extension BootstrapMultipliers: ExpressibleByArgument {}
 
 /// TRAIN and which of its columns play which part (predict, bandwidth, plot, train, density).
 struct TrainingOptions: ParsableArguments {
@@ -67,6 +69,32 @@ struct FitOptions: ParsableArguments {
         guard (0...LocalPolynomialRegressor.maximumDegree).contains(degree) else {
             throw ValidationError("--degree: should be 0, 1, 2 or 3, but is \(degree)")
         }
+    }
+}
+
+/// Intervals and bands (predict, plot).
+struct IntervalOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Add lower and upper: the asymptotic interval f̂ ∓ z·se at this level (z the normal quantile at (1 + LEVEL)/2), or with --bootstrap the resamples' percentiles.", valueName: "LEVEL"))
+    var interval: Double?
+
+    @Option(help: ArgumentHelp("The interval (and se) from B wild-bootstrap resamples y*ᵢ = f̂(xᵢ) + ε̃ᵢvᵢ refitted with the same widths.", valueName: "B"))
+    var bootstrap: Int?
+
+    @Option(help: ArgumentHelp("The bootstrap's seed: the same seed gives the same bytes on any thread count.", valueName: "S"))
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("bootstrap-weights"), help: ArgumentHelp("The multipliers vᵢ: rademacher (±1) or mammen (two-point, skewed).", valueName: "weights"))
+    var bootstrapWeights: BootstrapMultipliers = .rademacher
+
+    @Option(help: ArgumentHelp("pointwise: each query's percentile interval; simultaneous: a sup-t band covering the whole curve at LEVEL.", valueName: "band"))
+    var band: BandKind = .pointwise
+
+    var request: IntervalRequest {
+        var request = IntervalRequest()
+        request.level = interval
+        request.bootstrap = bootstrap.map { WildBootstrap(resamples: $0, multipliers: bootstrapWeights, seed: seed) }
+        request.band = band
+        return request
     }
 }
 

@@ -97,31 +97,41 @@ struct StandardErrorTests {
     }
 }
 
-/// Coverage of the 95% asymptotic pointwise interval by simulation — a benchmark, not a timed
-/// test: `NW_COVERAGE=500 swift test --filter coverage` (the replication count) prints the rates.
-/// y = 2 sin x + x^0.8 + ε, σ = 0.5, n = 200 uniform on [0, 5), h = 0.15 (bias negligible),
-/// interior points 1, 2, 3, 4.
+/// Coverage of the 95% intervals by simulation — a benchmark, not a timed test:
+/// `NW_COVERAGE=500 swift test --filter coverage` (the replication count) prints the rates.
+/// y = 2 sin x + x^0.8 + ε, σ = 0.5, n = 200 uniform on [0, 5), h = 0.15 (bias negligible):
+/// the asymptotic and the wild-bootstrap (B = 999, Rademacher) pointwise intervals at the
+/// interior points 1, 2, 3, 4, and the simultaneous band over 31 points of [1, 4].
 @Suite("Coverage simulation")
 struct CoverageSimulation {
-    @Test("asymptotic 95% intervals cover the truth about 95% of the time")
+    @Test("95% intervals and bands cover the truth about 95% of the time")
     func coverage() throws {
         guard let count = ProcessInfo.processInfo.environment["NW_COVERAGE"].flatMap(Int.init) else { return }
         var rng = SeededGenerator(seed: 2026)
         let points: [Double] = [1, 2, 3, 4], z = StandardNormal.quantile(0.975)
-        let truth = points.map { 2 * sin($0) + pow($0, 0.8) }
+        let grid = Matrix(column: (0...30).map { 1 + Double($0) / 10 })
+        let truth = points.map { 2 * sin($0) + pow($0, 0.8) }, curve = grid.elements.map { 2 * sin($0) + pow($0, 0.8) }
         for degree in [0, 1] {
-            var covered = [Int](repeating: 0, count: points.count)
-            for _ in 0..<count {
+            var covered = [Int](repeating: 0, count: points.count), bootstrapCovered = covered, curves = 0
+            for r in 0..<count {
                 let x = (0..<200).map { _ in 5 * rng.nextUniform() }
                 let y = x.map { v -> Double in
                     let u = 1 - rng.nextUniform(), w = rng.nextUniform()
                     return 2 * sin(v) + pow(v, 0.8) + 0.5 * (-2 * log(u)).squareRoot() * cos(2 * Double.pi * w)
                 }
                 let model = try LocalPolynomialRegressor(bandwidth: .width(0.15), degree: degree).fit(keys: Matrix(column: x), targets: y)
-                let f = try model.predict(Matrix(column: points)), se = try model.standardErrors(Matrix(column: points))
+                let noise = try model.noise()
+                let f = try model.predict(Matrix(column: points)), se = try model.standardErrors(Matrix(column: points), noise: noise)
                 for i in points.indices where abs(f[i] - truth[i]) <= z * se[i] { covered[i] += 1 }
+                let bootstrap = WildBootstrap(resamples: 999, seed: UInt64(r))
+                let band = try model.bootstrapBand(Matrix(column: points), level: 0.95, bootstrap: bootstrap, noise: noise)
+                for i in points.indices where band.lower[i] <= truth[i] && truth[i] <= band.upper[i] { bootstrapCovered[i] += 1 }
+                let whole = try model.bootstrapBand(grid, level: 0.95, bootstrap: bootstrap, band: .simultaneous, noise: noise)
+                if curve.indices.allSatisfy({ whole.lower[$0] <= curve[$0] && curve[$0] <= whole.upper[$0] }) { curves += 1 }
             }
-            print("coverage degree \(degree), \(count) replications, points \(points): \(covered.map { Double($0) / Double(count) })")
+            let rate = { (c: [Int]) in c.map { Double($0) / Double(count) } }
+            print("coverage degree \(degree), \(count) replications, points \(points): asymptotic \(rate(covered)), "
+                  + "bootstrap \(rate(bootstrapCovered)), simultaneous band over [1, 4]: \(Double(curves) / Double(count))")
         }
     }
 }
