@@ -21,6 +21,8 @@ public struct PlotOptions: Sendable {
     /// The feature along the x axis; required when TRAIN has more than one.
     public var feature: String?
     public var threads: Int?
+    /// `--interval LEVEL` (and the bootstrap's options): a band drawn under the fit.
+    public var interval = IntervalRequest()
 
     public init(train: String, query: String, kernel: Kernel, bandwidth: BandwidthArgument, output: String) {
         self.train = train
@@ -28,6 +30,11 @@ public struct PlotOptions: Sendable {
         self.kernel = kernel
         self.bandwidth = bandwidth
         self.output = output
+    }
+
+    /// The checks across options, before any file is read.
+    public func validate() throws {
+        try interval.validate()
     }
 }
 
@@ -85,7 +92,18 @@ public enum PlotJob {
         let featureName = names[featureIndex], targetName = training.table.header[training.targetColumn]
         let queryOrder = (0..<queries.rows).sorted { (queries[$0, featureIndex], $0) < (queries[$1, featureIndex], $1) }
         let x = queryOrder.map { queries[$0, featureIndex] }
-        var series: [Series] = [.line(x, queryOrder.map { predictions[$0] }, label: "prediction", color: .blue)]
+        var series: [Series] = []
+        if let level = options.interval.level {
+            let noise = try LibraryErrors.translate(training: training, query: query) { try model.noise() }
+            noise.report()
+            let (_, lower, upper) = try LibraryErrors.translate(training: training, query: query) {
+                try options.interval.columns(model, queries: queries, estimates: predictions, standardErrors: false, noise: noise)
+            }
+            let kind = options.interval.bootstrap == nil ? "" : options.interval.band == .simultaneous ? " simultaneous" : " bootstrap"
+            series.append(.area(x, lower: queryOrder.map { lower![$0] }, upper: queryOrder.map { upper![$0] },
+                                label: "\(SVGText.short(100 * level))%\(kind) band", color: .blue, opacity: 0.2))
+        }
+        series.append(.line(x, queryOrder.map { predictions[$0] }, label: "prediction", color: .blue))
         if let truth { series.append(.line(x, queryOrder.map { truth[$0] }, label: options.truth, color: .magenta, dashed: true)) }
         series.append(.scatter(keys.column(featureIndex), targets, label: "training data", color: .orange, opacity: 0.5))
         let widthText = widths.map { SVGText.short($0) }.joined(separator: ", ")

@@ -60,10 +60,11 @@ public enum LegendPosition: Sendable {
     case upperLeft, upperRight, lowerLeft, lowerRight
 }
 
-/// A line or a set of points.
+/// A line, a set of points, or a band.
 public enum Series: Sendable {
     case line(Line)
     case scatter(Scatter)
+    case area(Area)
 
     /// A solid or dashed polyline through (x[i], y[i]); non-finite points break the line.
     public static func line(_ x: [Double], _ y: [Double], label: String? = nil, color: Color = .blue, dashed: Bool = false,
@@ -77,10 +78,18 @@ public enum Series: Sendable {
         .scatter(Scatter(x: x, y: y, label: label, color: color, opacity: opacity, radius: radius))
     }
 
+    /// A translucent band between lower[i] and upper[i] over x[i] (x ascending): a confidence
+    /// band under a fit. Points where any of the three is not finite break the band.
+    public static func area(_ x: [Double], lower: [Double], upper: [Double], label: String? = nil, color: Color = .blue,
+                            opacity: Double = 0.2) -> Series {
+        .area(Area(x: x, lower: lower, upper: upper, label: label, color: color, opacity: opacity))
+    }
+
     var label: String? {
         switch self {
         case let .line(line): line.label
         case let .scatter(scatter): scatter.label
+        case let .area(area): area.label
         }
     }
 
@@ -88,6 +97,7 @@ public enum Series: Sendable {
         switch self {
         case let .line(line): (line.x, line.y)
         case let .scatter(scatter): (scatter.x, scatter.y)
+        case let .area(area): (area.x + area.x, area.lower + area.upper)
         }
     }
 }
@@ -98,6 +108,13 @@ public struct Line: Sendable {
     public var color: Color
     public var dashed: Bool
     public var width: Double
+}
+
+public struct Area: Sendable {
+    public var x: [Double], lower: [Double], upper: [Double]
+    public var label: String?
+    public var color: Color
+    public var opacity: Double
 }
 
 public struct Scatter: Sendable {

@@ -109,6 +109,15 @@ struct FigureRenderer {
                     document.append(##"<circle cx="\##(n(sx(x)))" cy="\##(n(sy(y)))" r="\##(n(scatter.radius))"/>"##)
                 }
                 document.append("</g>")
+            case let .area(area):
+                // Each finite run as one polygon: along the upper edge, back along the lower.
+                let finite = zip(area.lower, area.upper).map { $0.isFinite && $1.isFinite ? 0.0 : .nan }
+                let indices = area.x.indices.map(Double.init)
+                for run in Self.finiteRuns(zip(area.x, finite).map(+), indices) {
+                    let upper = run.map { "\(n(sx($0.0))),\(n(sy(area.upper[Int($0.1)])))" }
+                    let lower = run.reversed().map { "\(n(sx($0.0))),\(n(sy(area.lower[Int($0.1)])))" }
+                    document.append(##"<polygon points="\##((upper + lower).joined(separator: " "))" fill="\##(area.color.svg)" fill-opacity="\##(n(area.opacity))" stroke="none"/>"##)
+                }
             }
         }
         document.append("</g>")
@@ -213,6 +222,8 @@ struct FigureRenderer {
             case let .line(line):
                 let dash = line.dashed ? ##" stroke-dasharray="6,4""## : ""
                 document.append(##"<line x1="\##(n(bx + 6))" y1="\##(n(y))" x2="\##(n(bx + 26))" y2="\##(n(y))" stroke="\##(line.color.svg)" stroke-width="\##(n(line.width))"\##(dash)/>"##)
+            case let .area(area):
+                document.append(##"<rect x="\##(n(bx + 6))" y="\##(n(y - 5))" width="20" height="10" fill="\##(area.color.svg)" fill-opacity="\##(n(area.opacity))"/>"##)
             case let .scatter(scatter):
                 document.append(##"<circle cx="\##(n(bx + 16))" cy="\##(n(y))" r="\##(n(scatter.radius))" fill="\##(scatter.color.svg)" fill-opacity="\##(n(scatter.opacity))"/>"##)
             }

@@ -33,6 +33,8 @@ struct Plot: ParsableCommand {
     @Option(help: ArgumentHelp("The SVG file to write (atomically).", valueName: "FILE.svg"))
     var output: String?
 
+    @OptionGroup var interval: IntervalOptions
+
     @OptionGroup var engine: EngineOptions
 
     func options() throws -> PlotOptions {
@@ -43,6 +45,8 @@ struct Plot: ParsableCommand {
         options.truth = truth
         options.heatmap = heatmap
         options.feature = feature
+        options.interval = interval.request
+        try options.validate()
         return options
     }
 

@@ -78,6 +78,20 @@ struct CommandLineErrorsTests {
         Case(name: "interval not a number", extra: ["--interval", "wide"], mentions: ["--interval", "'wide'"]),
         Case(name: "se with --classify", extra: ["--se", "--classify"], mentions: ["--se", "--classify"]),
         Case(name: "interval with --model", extra: ["--interval", "0.9", "--model", "m.json"], mentions: ["--model", "cannot be combined"]),
+        Case(name: "bootstrap alone", extra: ["--bootstrap", "99"], mentions: ["--bootstrap", "needs --interval or --se"]),
+        Case(name: "bootstrap of 1", extra: ["--bootstrap", "1", "--se"], mentions: ["--bootstrap", "at least 2", "1"]),
+        Case(name: "bootstrap not a number", extra: ["--bootstrap", "many", "--se"], mentions: ["--bootstrap", "'many'"]),
+        Case(name: "simultaneous without bootstrap", extra: ["--interval", "0.9", "--band", "simultaneous"],
+             mentions: ["--band", "needs --bootstrap"]),
+        Case(name: "simultaneous without interval", extra: ["--se", "--bootstrap", "9", "--band", "simultaneous"],
+             mentions: ["--band", "needs --interval"]),
+        Case(name: "unknown band", extra: ["--interval", "0.9", "--band", "wide"], mentions: ["--band", "'wide'", "'pointwise' and 'simultaneous'"]),
+        Case(name: "unknown multipliers", extra: ["--se", "--bootstrap", "9", "--bootstrap-weights", "normal"],
+             mentions: ["--bootstrap-weights", "'normal'", "rademacher"]),
+        Case(name: "negative seed", extra: ["--se", "--bootstrap", "9", "--seed", "-1"], mentions: ["--seed"]),
+        Case(name: "summary with --classify", extra: ["--summary", "--classify"], mentions: ["--summary", "--classify"]),
+        Case(name: "bootstrap with --adaptive", extra: ["--interval", "0.9", "--bootstrap", "9", "--adaptive"],
+             mentions: ["--interval", "--adaptive"]),
     ]
 
     @Test("a bad input is one line on stderr, a non-zero exit, and no output", arguments: cases)

@@ -12,12 +12,12 @@ func isWellFormedXML(_ text: String) -> Bool {
 @Suite("FigureCommands")
 struct FigureCommandTests {
     static let figures = ["kernel-shapes", "similarity-fits", "similarity-attention", "sigma-fits", "sigma-attention",
-                          "average-pooling", "nonparametric-fit", "nonparametric-attention", "local-polynomial-fits", "parametric-loss",
+                          "average-pooling", "nonparametric-fit", "nonparametric-attention", "local-polynomial-fits", "confidence-bands", "parametric-loss",
                           "parametric-fit", "parametric-attention"]
     /// Figures kept as byte snapshots in Tests/NWCommandLineTests/Snapshots (seed 0); re-record
     /// with NW_RECORD_SNAPSHOTS=1 after an intended change, and look at them.
     static let snapshots = ["kernel-shapes.svg", "similarity-fits.svg", "parametric-attention.svg", "parametric-loss.svg",
-                            "local-polynomial-fits.svg", "index.html"]
+                            "local-polynomial-fits.svg", "confidence-bands.svg", "index.html"]
 
     @Test("nw demo writes every figure and index.html, valid XML, the same bytes on every run")
     func demo() throws {
@@ -49,7 +49,7 @@ struct FigureCommandTests {
 
         // The README's figures are this output.
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["similarity-fits.svg", "sigma-attention.svg", "local-polynomial-fits.svg"] {
+        for name in ["similarity-fits.svg", "sigma-attention.svg", "local-polynomial-fits.svg", "confidence-bands.svg"] {
             let committed = try? String(contentsOf: repository.appendingPathComponent("docs/figures/\(name)"), encoding: .utf8)
             #expect(committed == scratch.read("a/\(name)"), "docs/figures/\(name) is not nw demo's output: copy it from nw-demo/")
         }
@@ -99,6 +99,29 @@ struct FigureCommandTests {
         #expect(plain.status == 0, "\(plain.stderr)")
         let plainSVG = try #require(scratch.read("plain.svg"))
         #expect(isWellFormedXML(plainSVG) && !plainSVG.contains("linearGradient"))
+    }
+
+    @Test("nw plot --interval draws the band under the fit: asymptotic, bootstrap, simultaneous")
+    func plotBand() throws {
+        let scratch = try Scratch()
+        let train = NW.fixture("mcycle.csv")
+        let grid = "times\n" + (0..<30).map { "\(Double($0) * 2)" }.joined(separator: "\n") + "\n"
+        let query = try scratch.write("grid.csv", grid)
+        for (extra, label) in [([String](), "90% band"), (["--bootstrap", "99"], "90% bootstrap band"),
+                               (["--bootstrap", "99", "--band", "simultaneous"], "90% simultaneous band")] {
+            let result = try NW.run(["plot", "--train", train, "--query", query, "--kernel", "gaussian", "--bandwidth", "2",
+                                     "--degree", "1", "--interval", "0.9", "--output", scratch.path("band.svg")] + extra)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("nw: noise: σ̂ = "))
+            let svg = try #require(scratch.read("band.svg"))
+            #expect(isWellFormedXML(svg))
+            #expect(svg.components(separatedBy: "<polygon").count == 2, "one band polygon")
+            #expect(svg.contains(">\(label)</text>"), "\(label)")
+        }
+        let bad = try NW.run(["plot", "--train", train, "--query", query, "--kernel", "gaussian", "--bandwidth", "2",
+                              "--bootstrap", "99", "--output", scratch.path("bad.svg")])
+        #expect(bad.status != 0 && bad.stderrLines == ["nw: --bootstrap: needs --interval or --se (it resamples to give them)"], "\(bad.stderr)")
+        #expect(!scratch.exists("bad.svg"))
     }
 
     @Test("nw plot with several features needs --feature; bad --feature and --truth name the file")

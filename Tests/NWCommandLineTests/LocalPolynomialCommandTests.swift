@@ -45,6 +45,52 @@ struct LocalPolynomialCommandTests {
         #expect(Self.column(r.stdout, "upper") == zip(f, se).map { $0 + z * $1 })
     }
 
+    @Test("--bootstrap: the library's band and sd, the same bytes on 1 and 2 threads, another seed other draws",
+          arguments: ["pointwise", "simultaneous"])
+    func bootstrap(_ band: String) throws {
+        let arguments = ["predict", "--train", Self.mcycle, "--query", Self.mcycle, "--kernel", "gaussian", "--bandwidth", "2",
+                         "--degree", "1", "--se", "--interval", "0.9", "--bootstrap", "199", "--seed", "3", "--band", band,
+                         "--bootstrap-weights", "mammen"]
+        let one = try NW.run(arguments + ["--threads", "1"]), two = try NW.run(arguments + ["--threads", "2"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stdout == two.stdout)
+        #expect(csvRows(one.stdout)[0] == ["times", "accel", "prediction", "se", "lower", "upper"])
+        #expect(one.stderrLines.count == (band == "simultaneous" ? 2 : 1), "\(one.stderr)")
+        if band == "simultaneous" { #expect(one.stderr.contains("critical value c = ")) }
+        let text = try String(contentsOfFile: Self.mcycle, encoding: .utf8)
+        let x = Matrix(column: Self.column(text, "times"))
+        let model = try LocalPolynomialRegressor(bandwidth: .width(2), degree: 1).fit(keys: x, targets: Self.column(text, "accel"))
+        let expected = try model.bootstrapBand(x, level: 0.9, bootstrap: WildBootstrap(resamples: 199, multipliers: .mammen, seed: 3),
+                                               band: BandKind(rawValue: band)!)
+        #expect(Self.column(one.stdout, "se") == expected.standardErrors)
+        #expect(Self.column(one.stdout, "lower") == expected.lower)
+        #expect(Self.column(one.stdout, "upper") == expected.upper)
+        let other = try NW.run(arguments.map { $0 == "3" ? "4" : $0 })
+        #expect(other.status == 0 && other.stdout != one.stdout)
+    }
+
+    @Test("--summary: n, widths, degree, σ̂, ν, R² and the CV score on stderr; stdout unchanged")
+    func summary() throws {
+        let plain = try NW.run(["predict", "--train", Self.mcycle, "--query", Self.mcycle, "--kernel", "gaussian", "--bandwidth", "2", "--degree", "1"])
+        let r = try NW.run(["predict", "--train", Self.mcycle, "--query", Self.mcycle, "--kernel", "gaussian", "--bandwidth", "2",
+                            "--degree", "1", "--summary"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == plain.stdout)
+        let text = try String(contentsOfFile: Self.mcycle, encoding: .utf8)
+        let x = Matrix(column: Self.column(text, "times")), y = Self.column(text, "accel")
+        let model = try LocalPolynomialRegressor(bandwidth: .width(2), degree: 1).fit(keys: x, targets: y)
+        let noise = try model.noise()
+        let cv = try CrossValidation(degree: 1).score(keys: x, targets: y, bandwidths: [2])
+        let mean = y.reduce(0, +) / Double(y.count), tss = y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        #expect(r.stderr.contains("n = 133.0"))
+        #expect(r.stderr.contains("degree 1, gaussian radial kernel"))
+        #expect(r.stderr.contains("widths: times 2.0"))
+        #expect(r.stderr.contains("σ̂ = \(noise.sigma)"))
+        #expect(r.stderr.contains("ν = \(noise.nu) effective parameters"))
+        #expect(r.stderr.contains("R² = \(1 - noise.residualSumOfSquares / tss)"))
+        #expect(r.stderr.contains("leave-one-out CV = \(cv)"))
+    }
+
     @Test("--features picks and orders the features; other columns may hold text")
     func features() throws {
         let scratch = try Scratch()

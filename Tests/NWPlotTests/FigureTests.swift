@@ -3,12 +3,14 @@ import Testing
 
 @Suite("Figure")
 struct FigureTests {
-    /// A figure with every element: shared y, lines (one dashed, one with a gap), scatter,
-    /// legends, a heatmap and a colour bar, titles with characters XML must escape.
+    /// A figure with every element: shared y, a band (with a gap), lines (one dashed, one with a
+    /// gap), scatter, legends, a heatmap and a colour bar, titles with characters XML must escape.
     static func everything() -> Figure {
         let x = (0..<21).map { Double($0) / 4 }
         let line = Panel(title: "fit <a & b>", xLabel: "x", yLabel: "y \"quoted\"",
-                         series: [.line(x, x.map { $0 * $0 / 5 }, label: "ŷ"),
+                         series: [.area(x, lower: x.map { $0 * $0 / 5 - 0.4 }, upper: x.map { $0 == 3 ? .nan : $0 * $0 / 5 + 0.4 },
+                                        label: "95% band"),
+                                  .line(x, x.map { $0 * $0 / 5 }, label: "ŷ"),
                                   .line(x, x.map { $0 == 2 ? .nan : $0 }, label: "y", color: .magenta, dashed: true),
                                   .scatter([0.5, 1.5, 4.5], [0.2, 1.1, 3.9], label: "data")],
                          legend: .upperLeft)
@@ -25,6 +27,8 @@ struct FigureTests {
         #expect(counts["svg"] == 1)
         // The dashed line breaks at the NaN: two polylines, plus the solid one.
         #expect(counts["polyline"] == 3)
+        // The band breaks at its NaN: two polygons.
+        #expect(counts["polygon"] == 2)
         // Three data points and the legend's marker.
         #expect(counts["circle"] == 4)
         #expect(counts["linearGradient"] == 1 && counts["stop"] == ColorMap.reds.stops.count)
