@@ -49,6 +49,7 @@ public struct IntervalRequest: Sendable {
         let se = try model.standardErrors(queries, noise: noise)
         guard let level else { return (se, nil, nil) }
         let z = StandardNormal.quantile((1 + level) / 2)
+        // f̂ ∓ z·se as `confidenceInterval`, on the estimates already written.
         return (standardErrors ? se : nil, zip(estimates, se).map { $0 - z * $1 }, zip(estimates, se).map { $0 + z * $1 })
     }
 }

@@ -123,6 +123,28 @@ extension FittedLocalPolynomialRegressor {
     }
 }
 
+extension FittedLocalPolynomialRegressor {
+    /// The asymptotic interval f̂(q) ∓ z·se(q) at `level`, z = Φ⁻¹((1 + level)/2).
+    ///
+    /// - Parameters:
+    ///   - queries: m × d.
+    ///   - level: the coverage, 0 < level < 1.
+    ///   - noise: σ̂ from ``noise()`` (computed when nil).
+    /// - Returns: lower and upper per query (NaN where the fit is NaN).
+    /// - Throws: ``NadarayaWatsonError/invalidArgument(_:)`` for a level outside (0, 1); as
+    ///   ``standardErrors(_:noise:)``.
+    /// - Complexity: as ``standardErrors(_:noise:)`` plus a prediction.
+    public func confidenceInterval(_ queries: Matrix, level: Double, noise: SmootherNoise? = nil) throws
+        -> (lower: [Double], upper: [Double]) {
+        guard level > 0, level < 1 else {
+            throw NadarayaWatsonError.invalidArgument("the level should be between 0 and 1 (such as 0.95), but is \(level)")
+        }
+        let f = try predict(queries), se = try standardErrors(queries, noise: noise)
+        let z = StandardNormal.quantile((1 + level) / 2)
+        return (zip(f, se).map { $0 - z * $1 }, zip(f, se).map { $0 + z * $1 })
+    }
+}
+
 /// The standard normal distribution's quantile function Φ⁻¹.
 public enum StandardNormal {
     /// Φ⁻¹(p) for 0 < p < 1, to a few ulps: Acklam's rational approximation (relative error

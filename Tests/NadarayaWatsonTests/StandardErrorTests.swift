@@ -73,6 +73,18 @@ struct StandardErrorTests {
         }
     }
 
+    @Test("the asymptotic interval is f̂ ∓ z·se; a level outside (0, 1) throws")
+    func interval() throws {
+        let x: [Double] = [0.1, 0.5, 0.9, 1.4, 2.0, 2.2, 3.1, 3.3, 3.8], y: [Double] = [1, 3, 2, 5, 4, 4.5, 7, 6, 8]
+        let model = try LocalPolynomialRegressor(bandwidth: .width(0.8), degree: 1).fit(keys: Matrix(column: x), targets: y)
+        let q = Matrix(column: [0.5, 2.1, 3.5])
+        let (lower, upper) = try model.confidenceInterval(q, level: 0.8)
+        let f = try model.predict(q), se = try model.standardErrors(q), z = StandardNormal.quantile(0.9)
+        #expect(lower == zip(f, se).map { $0 - z * $1 } && upper == zip(f, se).map { $0 + z * $1 })
+        #expect(zip(lower, upper).allSatisfy { $0 < $1 })
+        #expect(throws: NadarayaWatsonError.self) { try model.confidenceInterval(q, level: 0) }
+    }
+
     @Test("integer weights give the standard errors of the repeated rows")
     func repeatedRows() throws {
         let x: [Double] = [0.1, 0.5, 0.9, 1.4, 2.0, 2.2, 3.1, 3.3, 3.8]
