@@ -236,8 +236,14 @@ public struct CrossValidation: Sendable {
         }
         let base = try BandwidthRule.scott.bandwidths(for: keys, weights: weights)
         var evaluations = 0, bestSeen = Double.infinity
+        // Tied keys merged once for the whole search; the rows' score where the merge declines.
+        let groups = compressesTies ? TiedKeys(keys: keys, targets: targets, weights: weights) : nil
+        var rows = self
+        rows.compressesTies = false
+        let threads = self.threads ?? Parallel.defaultThreads
         func cv(_ h: [Double]) -> Double {
-            let value = (try? score(keys: keys, targets: targets, bandwidths: h, sampleWeights: weights)) ?? .infinity
+            let merged = groups.flatMap { tiedScore($0, bandwidths: h, threads: threads) }
+            let value = merged ?? (try? rows.score(keys: keys, targets: targets, bandwidths: h, sampleWeights: weights)) ?? .infinity
             evaluations += 1
             bestSeen = Swift.min(bestSeen, value)
             progress(evaluations, bestSeen)
