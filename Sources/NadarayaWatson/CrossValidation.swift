@@ -57,34 +57,7 @@ public struct CrossValidation: Sendable {
            let score = tiedScore(groups, bandwidths: h, threads: threads) {
             return score
         }
-        if degree > 0 || kept.weights != nil {
-            return momentScore(keys: keys, targets: targets, bandwidths: h, weights: kept.weights, threads: threads)
-        }
-        let problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: h, values: .dense(Matrix(column: targets)))
-        if Engine.choose(for: problem, task: .leaveOneOut) == .gaussian {
-            // The fused engine with each point's own key masked in the hot loop; in 1-D on
-            // sorted keys, so each point visits only the keys that can carry weight.
-            var (x, y) = (keys, targets)
-            if keys.columns == 1 {
-                let order = RadixSort.sortedOrder(keys.elements)
-                x = Matrix(column: order.map { keys.elements[$0] })
-                y = order.map { targets[$0] }
-            }
-            let sorted = AttentionProblem(kernel: .gaussian, form: form, keys: x, bandwidths: h, values: .dense(Matrix(column: y)))
-            var result = GaussianEngine.leaveOneOut(sorted, threads: threads)
-            sorted.applyFarLimit(x, leaveOneOut: true, to: &result)
-            let f = result.values
-            var total = 0.0
-            for i in 0..<n { total += (y[i] - f[i]) * (y[i] - f[i]) }
-            return total / Double(n)
-        }
-        let policy = emptyPolicy
-        let squared = Parallel.mapRows(of: keys, threads: threads, initial: 0.0) { i, q in
-            let f = Self.leaveOneOut(problem, point: i, query: q, targets: targets, policy: policy)
-            return (targets[i] - f) * (targets[i] - f)
-        }
-        let total = squared.reduce(0, +) / Double(n)
-        return total.isNaN ? .infinity : total
+        return momentScore(keys: keys, targets: targets, bandwidths: h, weights: kept.weights, threads: threads)
     }
 
     /// CV over tied keys: each group k's state leaves out the whole group (the engine's mask);
@@ -137,6 +110,13 @@ public struct CrossValidation: Sendable {
     /// lᵢᵢ → 1), with the fallback to lower degrees and the empty policy.
     func momentScore(keys: Matrix, targets: [Double], bandwidths h: [Double], weights: [Double]?, threads: Int) -> Double {
         let n = keys.rows
+        if keys.columns == 1, (1..<n).contains(where: { keys.elements[$0 - 1] > keys.elements[$0] }) {
+            // Sorted, so the Gaussian engine visits only each block's window of keys (the score
+            // is a sum over the points: their order does not matter).
+            let order = RadixSort.sortedOrder(keys.elements)
+            return momentScore(keys: Matrix(column: order.map { keys.elements[$0] }), targets: order.map { targets[$0] },
+                               bandwidths: h, weights: weights.map { w in order.map { w[$0] } }, threads: threads)
+        }
         let problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: h, values: .dense(Matrix(column: targets)))
         let set = MomentSet(dimension: keys.columns, degree: degree)
         let moments = MomentProblem(attention: problem, logWeights: weights?.map { Double.log($0) }, moments: set,
@@ -170,35 +150,7 @@ public struct CrossValidation: Sendable {
             total += s * (targets[i] - f) * (targets[i] - f)
             weightTotal += s
         }
-        return total / weightTotal
-    }
-
-    /// f₋ᵢ(xᵢ) for a general kernel: the streaming engine's passes with key i excluded (linear
-    /// space for compact kernels, redone in log space when tiny), then the empty policy.
-    static func leaveOneOut(_ problem: AttentionProblem, point i: Int, query q: UnsafePointer<Double>, targets: [Double],
-                            policy: EmptyNeighbourhoodPolicy) -> Double {
-        var weighted = 0.0
-        var total = problem.kernel.isCompact
-            ? StreamingEngine.poolLinear(problem, query: q, into: &weighted, excluding: i)
-            : StreamingEngine.poolLogSpace(problem, query: q, into: &weighted, excluding: i)
-        if problem.kernel.isCompact && total > 0 && total < StreamingEngine.linearSpaceFloor {
-            total = StreamingEngine.poolLogSpace(problem, query: q, into: &weighted, excluding: i)
-        }
-        if total > 0 { return weighted / total }
-        if !problem.kernel.isCompact {
-            // Every log weight overflowed: the far limit, which always has weight.
-            let w = problem.farLimitWeights(query: q, excluding: i)
-            return zip(w, targets).reduce(0) { $0 + ($1.0 > 0 ? $1.0 * $1.1 : 0) }
-        }
-        switch policy {
-        case .nan, .error: return .nan
-        case .mean:
-            var others = targets
-            others.remove(at: i)
-            return Statistics.mean(others)
-        case .nearest:
-            return targets[problem.nearestKey(to: q, excluding: i)]
-        }
+        return total.isNaN ? .infinity : total / weightTotal
     }
 
     /// The widths minimising CV, searched globally, then refined:

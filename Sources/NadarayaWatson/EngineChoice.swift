@@ -29,8 +29,6 @@ enum Engine: Equatable {
         case pool
         /// ln Σᵢ α(q, kᵢ): densities and the adaptive widths' pilot.
         case kernelSums
-        /// Pooled values of the keys over themselves, each leaving itself out (CV of degree 0).
-        case leaveOneOut
         /// Kernel-moment states (local polynomials, weights, derivatives, their CV).
         case moments
     }
@@ -49,8 +47,6 @@ enum Engine: Equatable {
             if kernel.isCompact { return .compact(indexed: strategy != .vectorized) }
             return kernel == .constant ? .constant : .smooth
         case .kernelSums:
-            return kernel == .gaussian && !perKeyWidths ? .gaussian : .streaming
-        case .leaveOneOut:
             return kernel == .gaussian && !perKeyWidths ? .gaussian : .streaming
         case .moments:
             if kernel == .gaussian && !perKeyWidths { return .gaussianMoments }

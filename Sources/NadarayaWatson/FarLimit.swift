@@ -52,16 +52,15 @@ extension AttentionProblem {
     /// support (whose weights are never truly all zero: "empty" there means every log weight
     /// overflowed). Compact kernels' empty queries are left for the empty-neighbourhood policy.
     ///
-    /// - Parameter leaveOneOut: the queries are the keys, and query i leaves key i out.
     /// - Complexity: O(n·d) per empty query.
-    func applyFarLimit(_ queries: Matrix, leaveOneOut: Bool = false, to result: inout PooledResult) {
+    func applyFarLimit(_ queries: Matrix, to result: inout PooledResult) {
         guard !kernel.isCompact, result.isEmpty.contains(true) else { return }
         let p = values.width, d = queries.columns
         let accumulator = UnsafeMutablePointer<Double>.allocate(capacity: p)
         defer { accumulator.deallocate() }
         queries.elements.withUnsafeBufferPointer { qs in
             for i in 0..<queries.rows where result.isEmpty[i] {
-                let w = farLimitWeights(query: qs.baseAddress! + i * d, excluding: leaveOneOut ? i : -1)
+                let w = farLimitWeights(query: qs.baseAddress! + i * d, excluding: -1)
                 accumulator.initialize(repeating: 0, count: p)
                 for k in 0..<keyCount where w[k] > 0 { values.accumulate(key: k, weight: w[k], into: accumulator) }
                 guard w.contains(where: { $0 > 0 }) else { continue }

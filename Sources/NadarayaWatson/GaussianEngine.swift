@@ -89,8 +89,8 @@ enum GaussianEngine {
     static func pool(_ problem: AttentionProblem, queries: Matrix, threads: Int, precision: Precision) -> PooledResult {
         var result: PooledResult
         switch precision {
-        case .double: result = run(SIMD8<Double>.self, problem, queries, threads, leaveOneOut: false)
-        case .single: result = run(SIMD16<Float>.self, problem, queries, threads, leaveOneOut: false)
+        case .double: result = run(SIMD8<Double>.self, problem, queries, threads)
+        case .single: result = run(SIMD16<Float>.self, problem, queries, threads)
         }
         StreamingEngine.redoInLogSpace(problem, queries: queries, threads: threads, &result)
         return result
@@ -104,7 +104,7 @@ enum GaussianEngine {
     static func logTotals(_ problem: AttentionProblem, queries: Matrix, threads: Int) -> [Double] {
         var totals = [Double](repeating: 0, count: queries.rows)
         let result = totals.withUnsafeMutableBufferPointer { out in
-            run(SIMD8<Double>.self, problem, queries, threads, leaveOneOut: false, logTotals: SharedOutput(base: out.baseAddress!))
+            run(SIMD8<Double>.self, problem, queries, threads, logTotals: SharedOutput(base: out.baseAddress!))
         }
         queries.elements.withUnsafeBufferPointer { qs in
             for i in 0..<queries.rows where result.isEmpty[i] || !totals[i].isFinite {
@@ -114,24 +114,9 @@ enum GaussianEngine {
         return totals
     }
 
-    /// Leave-one-out pooling of the keys over themselves: query i is key i and excludes it, so
-    /// f₋ᵢ(xᵢ) = Σ_{j≠i} αᵢⱼ vⱼ, in float64, exact as `pool` (the self pair is masked inside the
-    /// hot loop, never subtracted afterwards).
-    ///
-    /// - Complexity: O(n²·(d + p)) time, O(n·(d + p)) memory.
-    static func leaveOneOut(_ problem: AttentionProblem, threads: Int) -> PooledResult {
-        let queries = problem.keys
-        var result = problem.featureCount == 1
-            ? runSortedLeaveOneOut(problem, threads)
-            : run(SIMD8<Double>.self, problem, queries, threads, leaveOneOut: true)
-        StreamingEngine.redoInLogSpace(problem, queries: queries, threads: threads, leaveOneOut: true, &result)
-        return result
-    }
-
     /// Runs the engine in vector type V; marks queries to redo as empty.
-    /// With `leaveOneOut`, `queries` must be the keys; query i then excludes key i.
     static func run<V: EngineVector>(_: V.Type, _ problem: AttentionProblem, _ queries: Matrix, _ threads: Int,
-                                     leaveOneOut: Bool, logTotals: SharedOutput<Double>? = nil) -> PooledResult {
+                                     logTotals: SharedOutput<Double>? = nil) -> PooledResult {
         let layout = Layout<V.Scalar>(problem, lanes: V.scalarCount)
         defer { layout.deallocate() }
         let m = queries.rows, d = layout.d, p = layout.p
@@ -146,7 +131,7 @@ enum GaussianEngine {
                     Parallel.forEachBlock(count: m, blockSize: queriesPerBlock, threads: threads) { range in
                         let queries = UnsafePointer(queryBase.base)
                         if d < 8 {
-                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range, leaveOneOut: leaveOneOut)
+                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range)
                             defer { block.deallocate() }
                             switch (d, p) {
                             case (1, 1): block.run(Fixed1.self, Fixed1.self)
@@ -158,7 +143,7 @@ enum GaussianEngine {
                             }
                             block.finish(into: output.base, redo: redoFlags.base, logTotals: logTotals?.base)
                         } else {
-                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range, leaveOneOut: leaveOneOut)
+                            let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range)
                             defer { block.deallocate() }
                             switch (d, p) {
                             case (8, 1): block.run(Fixed8.self, Fixed1.self)
@@ -177,57 +162,6 @@ enum GaussianEngine {
 }
 
 extension GaussianEngine {
-    /// Leave-one-out in 1-D with keys sorted ascending: each block of 64 consecutive points
-    /// visits only the keys that can carry weight. A key with a − aₙₙ > 1100 (a = Δ′², the
-    /// negative base-2 log weight; aₙₙ that of the point's nearest other key, which bounds the
-    /// smallest a) has weight below 2⁻¹¹⁰⁰ of the largest: skipping it changes the result by
-    /// less than n·2⁻¹¹⁰⁰ relative, far below rounding. At the narrow widths of a CV scan this
-    /// turns O(n²) into O(n · neighbours).
-    static func runSortedLeaveOneOut(_ problem: AttentionProblem, _ threads: Int) -> PooledResult {
-        precondition(problem.featureCount == 1)
-        typealias V = SIMD8<Double>
-        let W = V.scalarCount
-        let layout = Layout<Double>(problem, lanes: W)
-        defer { layout.deallocate() }
-        let n = layout.n, p = layout.p
-        guard layout.isFinite else { return .redoAll(queries: n, width: p) }
-        precondition((1..<n).allSatisfy { layout.keys[$0 - 1] <= layout.keys[$0] }, "keys should be sorted")
-        var values = [Double](repeating: 0, count: n * p)
-        var redo = [Bool](repeating: false, count: n)
-        values.withUnsafeMutableBufferPointer { out in
-            redo.withUnsafeMutableBufferPointer { flags in
-                let output = SharedOutput(base: out.baseAddress!), redoFlags = SharedOutput(base: flags.baseAddress!)
-                problem.keys.elements.withUnsafeBufferPointer { qs in
-                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
-                    Parallel.forEachBlock(count: n, blockSize: queriesPerBlock, threads: threads) { range in
-                        // The block's window: for each point, radius² = 1100 + (nearest other key)².
-                        let x = layout.keys
-                        var lo = Double.infinity, hi = -Double.infinity
-                        for i in range {
-                            var nearest = Double.infinity
-                            if i > 0 { nearest = x[i] - x[i - 1] }
-                            if i + 1 < n { nearest = Swift.min(nearest, x[i + 1] - x[i]) }
-                            let radius = (1100 + nearest * nearest).squareRoot()
-                            lo = Swift.min(lo, x[i] - radius)
-                            hi = Swift.max(hi, x[i] + radius)
-                        }
-                        let first = Self.lowerBound(x, n, lo) / W * W
-                        let last = Swift.min(layout.stride, (Self.lowerBound(x, n, hi.nextUp) + W - 1) / W * W)
-                        let block = QueryBlock<V, 4>(layout: layout, queries: UnsafePointer(queryBase.base), range: range, leaveOneOut: true)
-                        defer { block.deallocate() }
-                        if p == 1 {
-                            block.run(Fixed1.self, Fixed1.self, keys: first..<Swift.max(last, first + W))
-                        } else {
-                            block.run(Fixed1.self, Dynamic.self, keys: first..<Swift.max(last, first + W))
-                        }
-                        block.finish(into: output.base, redo: redoFlags.base)
-                    }
-                }
-            }
-        }
-        return PooledResult(values: values, isEmpty: redo)
-    }
-
     /// The first index in x[0..<n] (ascending) whose value is ≥ value.
     static func lowerBound(_ x: UnsafeMutableBufferPointer<Double>, _ n: Int, _ value: Double) -> Int {
         var lo = 0, hi = n
@@ -265,15 +199,12 @@ struct QueryBlock<V: EngineVector, let R: Int> {
     let tileSums: UnsafeMutablePointer<V>
     let tileWeighted: UnsafeMutablePointer<V>
     let previousMinimum: UnsafeMutablePointer<V>
-    /// Query i is key i and must not attend to it.
-    let leaveOneOut: Bool
 
     static var W: Int { V.scalarCount }
 
-    init(layout: GaussianEngine.Layout<Scalar>, queries: UnsafePointer<Double>, range: Range<Int>, leaveOneOut: Bool = false) {
+    init(layout: GaussianEngine.Layout<Scalar>, queries: UnsafePointer<Double>, range: Range<Int>) {
         self.layout = layout
         self.range = range
-        self.leaveOneOut = leaveOneOut
         let d = layout.d, p = layout.p, W = Self.W
         (q, paddedCount) = layout.scaledQueries(queries, range: range, multipleOf: R)
         minimum = .allocate(capacity: paddedCount)
@@ -299,16 +230,6 @@ struct QueryBlock<V: EngineVector, let R: Int> {
 
     /// Streams the key vectors in `keys` (bounds multiples of W) past every register block.
     func run<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type, keys: Range<Int>) {
-        // Two specialisations, so prediction's hot loop carries no leave-one-out test at all.
-        if leaveOneOut {
-            run(D.self, P.self, Fixed1.self, keys: keys)
-        } else {
-            run(D.self, P.self, Dynamic.self, keys: keys)
-        }
-    }
-
-    /// L: Fixed1 masks each query's own key (leave-one-out), Dynamic does not.
-    func run<D: FixedCount, P: FixedCount, L: FixedCount>(_: D.Type, _: P.Type, _: L.Type, keys: Range<Int>) {
         let d = D.value == 0 ? layout.d : D.value
         let p = P.value == 0 ? layout.p : P.value
         let W = Self.W
@@ -323,8 +244,7 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 previousMinimum.update(from: minimum + slot, count: R)
                 tileSums.update(repeating: .zero, count: R)
                 tileWeighted.update(repeating: .zero, count: R * p)
-                registerBlock(D.self, P.self, L.self, d: d, p: p, from: k0, to: k1, queries: q + slot * d, minimum: minimum + slot,
-                              firstSelf: leaveOneOut ? range.lowerBound + slot : Int.max / 2)
+                registerBlock(D.self, P.self, d: d, p: p, from: k0, to: k1, queries: q + slot * d, minimum: minimum + slot)
                 merge(slot: slot, p: p)
                 slot += R
             }
@@ -342,17 +262,6 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 let diff = UnsafeRawPointer(X + j * layout.stride).loadUnaligned(as: V.self) - V(repeating: q[slot * d + j])
                 a = a.addingProduct(diff, diff)
             }
-            if leaveOneOut {
-                // The query's own key must not seed its lane: take the smallest a of the other
-                // real keys of the vector instead (there is one, as n ≥ 2), so the seed is still
-                // a real distance and m − e never cancels.
-                let own = range.lowerBound + Swift.min(slot, range.count - 1)
-                if own >= first && own < first + W {
-                    var other = Scalar.infinity
-                    for lane in 0..<Swift.min(W, layout.n - first) where lane != own - first { other = Swift.min(other, a[lane]) }
-                    a[own - first] = other
-                }
-            }
             minimum[slot] = V.minimum(a, V(repeating: Scalar.greatestFiniteMagnitude))
         }
     }
@@ -361,16 +270,14 @@ struct QueryBlock<V: EngineVector, let R: Int> {
     /// relative to the running minimum m of a = ‖q′ − k′‖²), computed as m − Σ diff² by fused
     /// negative multiply-adds, so a new minimum shows as e > 0.
     @inline(__always)
-    func registerBlock<D: FixedCount, P: FixedCount, L: FixedCount>(_: D.Type, _: P.Type, _: L.Type, d: Int, p: Int, from k0: Int, to k1: Int,
-                                                     queries q: UnsafeMutablePointer<Scalar>, minimum: UnsafeMutablePointer<V>,
-                                                     firstSelf: Int) {
+    func registerBlock<D: FixedCount, P: FixedCount>(_: D.Type, _: P.Type, d: Int, p: Int, from k0: Int, to k1: Int,
+                                                     queries q: UnsafeMutablePointer<Scalar>, minimum: UnsafeMutablePointer<V>) {
         let X = UnsafePointer(layout.keys.baseAddress!), Y = UnsafePointer(layout.values.baseAddress!)
         let stride = layout.stride
         var m = InlineArray<R, V>(repeating: .zero)
         var s = InlineArray<R, V>(repeating: .zero)
         var t = InlineArray<R, V>(repeating: .zero)
         for r in 0..<R { m[r] = minimum[r] }
-        let lastSelf = Swift.min(firstSelf + R - 1, range.upperBound - 1)
         var k = k0
         while k < k1 {
             // e = m − Σⱼ diffⱼ², the base-2 log weight relative to the lane's running minimum m,
@@ -404,14 +311,6 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                     }
                 }
                 for r in 0..<R { e[r] += f[r] }
-            }
-            // Leave-one-out: the R queries are keys firstSelf…lastSelf; their own keys get
-            // weight 2^−∞ = 0 before they can move a minimum. One or two key vectors per block.
-            if L.value == 1 && k &+ Self.W > firstSelf && k <= lastSelf {
-                for r in 0..<R {
-                    let lane = Swift.min(firstSelf &+ r, lastSelf) &- k
-                    if lane >= 0 && lane < Self.W { e[r][lane] = -.infinity }
-                }
             }
             if V.anyPositive(e) {
                 // Some lane found a nearer key (e > 0): move its minimum down by e, to that key's

@@ -107,14 +107,12 @@ enum StreamingEngine {
 
     /// Redoes, exactly in log space and on all cores, the queries a fast engine flagged (as
     /// empty) because it could not vouch for their result; those with positive total weight are
-    /// no longer empty. With `leaveOneOut`, the queries are the keys and query i excludes key i.
-    /// `only` overrides the flags with a list of queries.
-    static func redoInLogSpace(_ problem: AttentionProblem, queries: Matrix, threads: Int, leaveOneOut: Bool = false,
-                               only: [Int]? = nil, _ result: inout PooledResult) {
+    /// no longer empty. `only` overrides the flags with a list of queries.
+    static func redoInLogSpace(_ problem: AttentionProblem, queries: Matrix, threads: Int, only: [Int]? = nil,
+                               _ result: inout PooledResult) {
         let redo = only ?? result.isEmpty.indices.filter { result.isEmpty[$0] }
         guard !redo.isEmpty else { return }
-        var moments = MomentProblem.pooling(problem)
-        moments.leaveOneOut = leaveOneOut
+        let moments = MomentProblem.pooling(problem)
         let states = MomentEngine.plainStates(moments, queries: queries, index: nil, threads: threads, only: redo)
         let p = problem.values.width
         for i in redo where states.sums[i * (1 + p)] > 0 {
