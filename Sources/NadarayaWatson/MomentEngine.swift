@@ -85,9 +85,10 @@ enum MomentEngine {
 
     /// The plain engine: for each query, every key (or the index's candidates), log weights by
     /// the definition (``AttentionProblem/logAttention(query:key:)``), the online softmax in
-    /// natural logs. With `only`, just those queries (a redo); the others keep their states.
+    /// natural logs (compact kernels first in linear space, unless `linearSpace` is false). With
+    /// `only`, just those queries (a redo); the others keep their states.
     static func plainStates(_ problem: MomentProblem, queries: Matrix, index: KeyIndex?, threads: Int,
-                            only: [Int]?, into existing: MomentStates? = nil) -> MomentStates {
+                            only: [Int]?, into existing: MomentStates? = nil, linearSpace: Bool = true) -> MomentStates {
         let M = problem.moments.count, d = queries.columns
         var result = existing ?? MomentStates(queries: queries.rows, count: M)
         let todo = only ?? Array(0..<queries.rows)
@@ -101,7 +102,8 @@ enum MomentEngine {
                         defer { scratch.deallocate() }
                         for i in todo[range] {
                             shifts.base[i] = plainState(problem, query: queryBase.base + i * d, excluding: problem.leaveOneOut ? i : -1,
-                                                        index: index, scratch: &scratch, into: sums.base + i * M)
+                                                        index: index, scratch: &scratch, into: sums.base + i * M,
+                                                        linearSpace: linearSpace)
                         }
                     }
                 }
@@ -128,11 +130,14 @@ enum MomentEngine {
     /// fast engine's redo and every plain estimator (pooling, densities, leave-one-out) calls:
     /// aₖ = power·ln α(q, kₖ) + ln sₖ, and with the running maximum a* the sums
     /// S[m] = Σₖ e^{aₖ−a*}·mₖ over every key but `excluded` (or the index's candidates).
+    /// Compact kernels go first in linear space (a* = 0), and in log space when their total is
+    /// below ``StreamingEngine/linearSpaceFloor`` (`linearSpace` false forces log space).
     ///
     /// - Returns: a* (−∞ when no key has weight; the sums are then 0); the sums in `out`.
     /// - Complexity: O(n·(d + M)), or O((log n + neighbours)·(d + M)) through `index`.
     static func plainState(_ problem: MomentProblem, query q: UnsafePointer<Double>, excluding excluded: Int,
-                           index: KeyIndex?, scratch: inout PlainScratch, into out: UnsafeMutablePointer<Double>) -> Double {
+                           index: KeyIndex?, scratch: inout PlainScratch, into out: UnsafeMutablePointer<Double>,
+                           linearSpace: Bool = true) -> Double {
         let set = problem.moments, M = set.count, d = set.dimension
         let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree), w = set.responseWidth
         let h = problem.attention.bandwidths, kernel = problem.attention.kernel, radial = problem.attention.form == .radial
@@ -140,19 +145,32 @@ enum MomentEngine {
         // Degree 0 without scores needs no offsets: pooling's and densities' sums stay O(n·d).
         let needsOffsets = G > 1 || set.scores
         out.update(repeating: 0, count: M)
-        var shift = -Double.infinity
+        // Compact kernels first in linear space (shift 0: their weights are at most 1 per unit
+        // sample weight), redone in log space below when the total is so small that it may have
+        // lost digits to underflow.
+        let linear = linearSpace && problem.attention.kernel.isCompact && problem.attention.keyScales == nil
+        var shift = linear ? 0 : -Double.infinity
         problem.attention.keys.elements.withUnsafeBufferPointer { xs in
             func visit(_ k: Int) {
                 guard k != excluded else { return }
-                var a = problem.kernelPower * problem.attention.logAttention(query: q, key: k)
-                if let logWeights = problem.logWeights { a += logWeights[k] }
-                guard a > -.infinity else { return }
-                if a > shift {
-                    let factor = Double.exp(shift - a)
-                    for c in 0..<M { out[c] *= factor }
-                    shift = a
+                let e: Double
+                if linear {
+                    var w = problem.attention.attention(query: q, key: k)
+                    guard w > 0 else { return }
+                    if problem.kernelPower != 1 { w = Double.pow(w, problem.kernelPower) }
+                    if let logWeights = problem.logWeights { w *= Double.exp(logWeights[k]) }
+                    e = w
+                } else {
+                    var a = problem.kernelPower * problem.attention.logAttention(query: q, key: k)
+                    if let logWeights = problem.logWeights { a += logWeights[k] }
+                    guard a > -.infinity else { return }
+                    if a > shift {
+                        let factor = Double.exp(shift - a)
+                        for c in 0..<M { out[c] *= factor }
+                        shift = a
+                    }
+                    e = Double.exp(a - shift)
                 }
-                let e = Double.exp(a - shift)
                 if needsOffsets {
                     let key = xs.baseAddress! + k * d
                     for j in 0..<d { u[j] = (key[j] - q[j]) / h[j] }
@@ -181,6 +199,12 @@ enum MomentEngine {
                 for run in scratch.ranges { for position in run { visit(index.order[position]) } }
             } else {
                 for k in 0..<problem.attention.keyCount { visit(k) }
+            }
+        }
+        if linear {
+            if out[0] == 0 { return -.infinity }
+            if !(out[0] >= StreamingEngine.linearSpaceFloor) || !(0..<M).allSatisfy({ out[$0].isFinite }) {
+                return plainState(problem, query: q, excluding: excluded, index: index, scratch: &scratch, into: out, linearSpace: false)
             }
         }
         return shift

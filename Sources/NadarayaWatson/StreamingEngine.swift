@@ -88,7 +88,8 @@ enum StreamingEngine {
         var scratch = MomentEngine.PlainScratch(moments.moments)
         defer { scratch.deallocate() }
         var total = 0.0
-        let shift = MomentEngine.plainState(moments, query: q, excluding: excluded, index: nil, scratch: &scratch, into: &total)
+        let shift = MomentEngine.plainState(moments, query: q, excluding: excluded, index: nil, scratch: &scratch, into: &total,
+                                            linearSpace: false)
         return shift + Double.log(total)
     }
 
@@ -100,7 +101,8 @@ enum StreamingEngine {
         var scratch = MomentEngine.PlainScratch(moments.moments)
         let sums = UnsafeMutablePointer<Double>.allocate(capacity: 1 + p)
         defer { scratch.deallocate(); sums.deallocate() }
-        _ = MomentEngine.plainState(moments, query: q, excluding: excluded, index: nil, scratch: &scratch, into: sums)
+        _ = MomentEngine.plainState(moments, query: q, excluding: excluded, index: nil, scratch: &scratch, into: sums,
+                                    linearSpace: false)
         row.update(from: sums + 1, count: p)
         return sums[0]
     }
@@ -113,7 +115,8 @@ enum StreamingEngine {
         let redo = only ?? result.isEmpty.indices.filter { result.isEmpty[$0] }
         guard !redo.isEmpty else { return }
         let moments = MomentProblem.pooling(problem)
-        let states = MomentEngine.plainStates(moments, queries: queries, index: nil, threads: threads, only: redo)
+        let states = MomentEngine.plainStates(moments, queries: queries, index: nil, threads: threads, only: redo,
+                                              linearSpace: false)
         let p = problem.values.width
         for i in redo where states.sums[i * (1 + p)] > 0 {
             let total = states.sums[i * (1 + p)]
