@@ -1,4 +1,5 @@
 import RealModule
+import Synchronization
 
 // Legend: n keys (the kept rows), m queries, B resamples, l(q) the smoother's weights at q,
 // ε̂ the in-sample residuals, ε̃ the variance-corrected ones, v the multipliers, G = ⌈n/8⌉ groups
@@ -17,7 +18,8 @@ import RealModule
 //    in the order of their first feature (bits permuted alike), so a narrow kernel's nonzero
 //    weights form one run of groups and the groups whose weights are all exactly 0 (they add
 //    exact zeros) are skipped.
-// 3. Memory O(B·n/8 + m·B): one bit per resample and row, no m × n matrix.
+// 3. Memory O(B·n/8 + threads·(n + B)): one bit per resample and row, one query's draws per
+//    thread, no m × n or m × B matrix.
 
 /// The multipliers vᵢ of the wild bootstrap: two-point variables with mean 0 and variance 1.
 public enum BootstrapMultipliers: String, Sendable, CaseIterable {
@@ -126,7 +128,8 @@ extension FittedLocalPolynomialRegressor {
     /// - Returns: lower, upper and the bootstrap sd per query, and c for a simultaneous band.
     /// - Throws: ``NadarayaWatsonError/invalidArgument(_:)`` for a level outside (0, 1) or B < 2;
     ///   as ``noise()``.
-    /// - Complexity: O(m·n·(d + p) + m·B·n/8 + B·n) time, O(B·n/8 + m·B) memory.
+    /// - Complexity: O(m·n·(d + p) + m·B·(n/8 + log B) + B·n) time on all cores,
+    ///   O(B·n/8 + m) memory.
     public func bootstrapBand(_ queries: Matrix, level: Double, bootstrap: WildBootstrap, band: BandKind = .pointwise,
                               noise: SmootherNoise? = nil) throws -> BootstrapBand {
         guard level > 0, level < 1 else {
@@ -137,27 +140,36 @@ extension FittedLocalPolynomialRegressor {
         let noise = try noise ?? self.noise()
         let estimates = try predict(queries)
         let se = band == .simultaneous ? try standardErrors(queries, noise: noise) : []
-        let resamples = try self.resamples(queries, bootstrap: bootstrap, noise: noise)
         let m = queries.rows
         var lower = [Double](repeating: .nan, count: m), upper = lower, sd = lower
         let (low, high) = ((1 - level) / 2, (1 + level) / 2)
         let trusted = (0..<m).map { se.isEmpty || se[$0] > Self.zeroStandardErrorFraction * noise.sigma }
-        var maxima = [Double](repeating: 0, count: B)
-        for i in 0..<m where !estimates[i].isNaN {
-            let draws = Array(resamples[i * B ..< (i + 1) * B])
-            let mean = draws.reduce(0, +) / Double(B)
-            sd[i] = (draws.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(B - 1)).squareRoot()
-            let sorted = draws.sorted()
-            lower[i] = Statistics.quantile(sorted: sorted, low)
-            upper[i] = Statistics.quantile(sorted: sorted, high)
-            if band == .simultaneous && trusted[i] {
-                for b in 0..<B { maxima[b] = Swift.max(maxima[b], (draws[b] - estimates[i]).magnitude / se[i]) }
+        // maxₖ over the queries, merged under a lock: max is exact, so the order does not matter.
+        let maxima = Mutex([Double](repeating: 0, count: B))
+        try lower.withUnsafeMutableBufferPointer { lowerBuffer in
+            try upper.withUnsafeMutableBufferPointer { upperBuffer in
+                try sd.withUnsafeMutableBufferPointer { sdBuffer in
+                    let (lo, hi, dev) = (SharedOutput(base: lowerBuffer.baseAddress!), SharedOutput(base: upperBuffer.baseAddress!),
+                                         SharedOutput(base: sdBuffer.baseAddress!))
+                    try forEachResampledQuery(queries, bootstrap: bootstrap, noise: noise) { i, draws in
+                        let values = UnsafeBufferPointer(start: draws, count: B)
+                        let mean = values.reduce(0, +) / Double(B)
+                        dev.base[i] = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(B - 1)).squareRoot()
+                        let sorted = values.sorted()
+                        lo.base[i] = Statistics.quantile(sorted: sorted, low)
+                        hi.base[i] = Statistics.quantile(sorted: sorted, high)
+                        if band == .simultaneous && trusted[i] {
+                            let t = values.map { ($0 - estimates[i]).magnitude / se[i] }
+                            maxima.withLock { for b in 0..<B { $0[b] = Swift.max($0[b], t[b]) } }
+                        }
+                    }
+                }
             }
         }
         guard band == .simultaneous else {
             return BootstrapBand(lower: lower, upper: upper, standardErrors: sd, criticalValue: nil)
         }
-        let c = Statistics.quantile(sorted: maxima.sorted(), level)
+        let c = Statistics.quantile(sorted: maxima.withLock { $0 }.sorted(), level)
         for i in 0..<m where !estimates[i].isNaN && trusted[i] {
             lower[i] = estimates[i] - c * se[i]
             upper[i] = estimates[i] + c * se[i]
@@ -165,10 +177,28 @@ extension FittedLocalPolynomialRegressor {
         return BootstrapBand(lower: lower, upper: upper, standardErrors: sd, criticalValue: c)
     }
 
-    /// f̂*_b(q) for every query and resample, m × B row-major (NaN rows for NaN estimates).
+    /// f̂*_b(q) for every query and resample, m × B row-major (NaN rows for NaN estimates): for
+    /// tests; the band itself never holds more than one query's B draws per thread.
     ///
-    /// - Complexity: O(m·n·(d + p) + m·B·n/8) time on all cores.
+    /// - Complexity: O(m·n·(d + p) + m·B·n/8) time on all cores, O(m·B) memory.
     func resamples(_ queries: Matrix, bootstrap: WildBootstrap, noise: SmootherNoise) throws -> [Double] {
+        let B = bootstrap.resamples
+        var result = [Double](repeating: .nan, count: queries.rows * B)
+        result.withUnsafeMutableBufferPointer { out in
+            let output = SharedOutput(base: out.baseAddress!)
+            try? forEachResampledQuery(queries, bootstrap: bootstrap, noise: noise) { i, draws in
+                (output.base + i * B).update(from: draws, count: B)
+            }
+        }
+        return result
+    }
+
+    /// Calls `body(i, draws)` with the B draws f̂*_b(qᵢ) of every query the fit does not leave
+    /// NaN, concurrently from the worker threads (each call's buffer is its thread's own).
+    ///
+    /// - Complexity: O(m·n·(d + p) + m·B·n/8) time on all cores, O(B·n/8 + threads·(n + B)) memory.
+    func forEachResampledQuery(_ queries: Matrix, bootstrap: WildBootstrap, noise: SmootherNoise,
+                               _ body: @Sendable (Int, UnsafePointer<Double>) -> Void) throws {
         let n = problem.keyCount, m = queries.rows, B = bootstrap.resamples, G = (n + 7) / 8
         // ε̃ᵢ: the residuals scaled to the noise's variance.
         let corrected = (0..<n).map { i -> Double in
@@ -187,10 +217,8 @@ extension FittedLocalPolynomialRegressor {
         }
         let (low, high, _) = bootstrap.multipliers.twoPoint
         let (states, set, isNaN) = try smootherStates(queries)
-        var result = [Double](repeating: .nan, count: m * B)
         let fitted = noise.fitted
-        result.withUnsafeMutableBufferPointer { out in
-            let output = SharedOutput(base: out.baseAddress!)
+        do {
             bits.withUnsafeBufferPointer { bitBuffer in
                 let bytes = SharedOutput(base: UnsafeMutablePointer(mutating: bitBuffer.baseAddress!))
                 queries.elements.withUnsafeBufferPointer { qs in
@@ -201,7 +229,8 @@ extension FittedLocalPolynomialRegressor {
                         var a = [Double](repeating: 0, count: G * 8)
                         var tables = [Double](repeating: 0, count: Self.groupsPerChunk * 256)
                         var masked = [Double](repeating: 0, count: B)
-                        defer { scratch.deallocate() }
+                        let draws = UnsafeMutablePointer<Double>.allocate(capacity: B)
+                        defer { scratch.deallocate(); draws.deallocate() }
                         for i in range where !isNaN[i] {
                             smootherRow(queryBase.base + i * queries.columns, state: states.state(i), set: set, isNaN: false,
                                         scratch: &scratch, into: &row)
@@ -215,14 +244,13 @@ extension FittedLocalPolynomialRegressor {
                             let groups = last < first ? 0..<0 : first / 8 ..< last / 8 + 1
                             Self.maskedSums(a, groups: groups, bits: UnsafePointer(bytes.base), resamples: B,
                                             tables: &tables, into: &masked)
-                            let base = output.base + i * B
-                            for b in 0..<B { base[b] = smoothed + low * total + (high - low) * masked[b] }
+                            for b in 0..<B { draws[b] = smoothed + low * total + (high - low) * masked[b] }
+                            body(i, draws)
                         }
                     }
                 }
             }
         }
-        return result
     }
 
     /// Groups of 8 rows whose subset-sum tables are built at once (8 × 256 doubles = 16 KiB).
