@@ -90,6 +90,35 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
         }
     }
+    // CV over tied keys: 3,000 rows on 61 integer ages (Wage-like; target ≤ 50 ms whole process).
+    for degree in [0, 1] {
+        Benchmark("cv select tied keys n=3000 distinct=61 degree=\(degree)",
+                  configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, maxDuration: .seconds(10), maxIterations: 20)) { benchmark in
+            var rng = SplitMix64(seed: 7)
+            let ages = (0..<3000).map { _ in Double(18 + rng.next() % 61) }
+            let wages = ages.map { 50 + 2.5 * $0 - 0.025 * $0 * $0 + 30 * (rng.nextUniform() - 0.5) }
+            benchmark.startMeasurement()
+            blackHole(try CrossValidation(degree: degree).select(keys: Matrix(column: ages), targets: wages))
+            benchmark.stopMeasurement()
+        }
+    }
+    // The wild bootstrap's band against the asymptotic interval (target ≤ 3×, with σ̂ in both).
+    for resamples in [0, 999] {
+        Benchmark("interval n=10000 m=1000 bootstrap=\(resamples)",
+                  configuration: .init(metrics: [.wallClock], timeUnits: .milliseconds, maxDuration: .seconds(20), maxIterations: 5)) { benchmark in
+            let (keys, values, _) = data(n: 10_000, m: 1, d: 1)
+            let queries = Matrix(column: (0..<1000).map { 5 * Double($0) / 1000 })
+            let model = try LocalPolynomialRegressor(bandwidth: .width(0.05)).fit(keys: keys, targets: values.elements)
+            benchmark.startMeasurement()
+            let noise = try model.noise()
+            if resamples == 0 {
+                blackHole(try model.confidenceInterval(queries, level: 0.95, noise: noise))
+            } else {
+                blackHole(try model.bootstrapBand(queries, level: 0.95, bootstrap: WildBootstrap(resamples: resamples), noise: noise))
+            }
+            benchmark.stopMeasurement()
+        }
+    }
     // Parzen density, Gaussian (SIMD log-sum) and epanechnikov.
     for kernel in [Kernel.gaussian, .epanechnikov] {
         Benchmark("density \(kernel.rawValue) n=m=10000 d=2",
