@@ -39,6 +39,8 @@ struct MomentProblem: Sendable {
     let attention: AttentionProblem
     /// ln sᵢ per key, or nil for unit weights.
     let logWeights: [Double]?
+    /// sᵢ per key (for the linear-space sums of compact kernels), or nil for unit weights.
+    let weights: [Double]?
     let moments: MomentSet
     /// Leave-one-out: the queries are the keys, and query i leaves key i out.
     var leaveOneOut = false
@@ -52,6 +54,7 @@ struct MomentProblem: Sendable {
                      "the moments' response width should be the values' (\(attention.values.width)) or 0, but is \(moments.responseWidth)")
         self.attention = attention
         self.logWeights = logWeights
+        weights = attention.kernel.isCompact ? logWeights?.map { Double.exp($0) } : nil
         self.moments = moments
         self.leaveOneOut = leaveOneOut
         self.kernelPower = kernelPower
@@ -158,7 +161,7 @@ enum MomentEngine {
                     var w = problem.attention.attention(query: q, key: k)
                     guard w > 0 else { return }
                     if problem.kernelPower != 1 { w = Double.pow(w, problem.kernelPower) }
-                    if let logWeights = problem.logWeights { w *= Double.exp(logWeights[k]) }
+                    if let weights = problem.weights { w *= weights[k] }
                     e = w
                 } else {
                     var a = problem.kernelPower * problem.attention.logAttention(query: q, key: k)

@@ -184,9 +184,9 @@ extension FittedLocalPolynomialRegressor {
     func resamples(_ queries: Matrix, bootstrap: WildBootstrap, noise: SmootherNoise) throws -> [Double] {
         let B = bootstrap.resamples
         var result = [Double](repeating: .nan, count: queries.rows * B)
-        result.withUnsafeMutableBufferPointer { out in
+        try result.withUnsafeMutableBufferPointer { out in
             let output = SharedOutput(base: out.baseAddress!)
-            try? forEachResampledQuery(queries, bootstrap: bootstrap, noise: noise) { i, draws in
+            try forEachResampledQuery(queries, bootstrap: bootstrap, noise: noise) { i, draws in
                 (output.base + i * B).update(from: draws, count: B)
             }
         }
@@ -218,35 +218,33 @@ extension FittedLocalPolynomialRegressor {
         let (low, high, _) = bootstrap.multipliers.twoPoint
         let (states, set, isNaN) = try smootherStates(queries)
         let fitted = noise.fitted
-        do {
-            bits.withUnsafeBufferPointer { bitBuffer in
-                let bytes = SharedOutput(base: UnsafeMutablePointer(mutating: bitBuffer.baseAddress!))
-                queries.elements.withUnsafeBufferPointer { qs in
-                    let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
-                    Parallel.forEachBlock(count: m, blockSize: 4, threads: threads) { range in
-                        var scratch = MomentEngine.PlainScratch(set)
-                        var row = [Double](repeating: 0, count: n)
-                        var a = [Double](repeating: 0, count: G * 8)
-                        var tables = [Double](repeating: 0, count: Self.groupsPerChunk * 256)
-                        var masked = [Double](repeating: 0, count: B)
-                        let draws = UnsafeMutablePointer<Double>.allocate(capacity: B)
-                        defer { scratch.deallocate(); draws.deallocate() }
-                        for i in range where !isNaN[i] {
-                            smootherRow(queryBase.base + i * queries.columns, state: states.state(i), set: set, isNaN: false,
-                                        scratch: &scratch, into: &row)
-                            var smoothed = 0.0, total = 0.0, first = n, last = -1
-                            for (j, k) in order.enumerated() {
-                                smoothed += row[k] * fitted[k]
-                                a[j] = row[k] * corrected[k]
-                                total += a[j]
-                                if a[j] != 0 { first = Swift.min(first, j); last = j }
-                            }
-                            let groups = last < first ? 0..<0 : first / 8 ..< last / 8 + 1
-                            Self.maskedSums(a, groups: groups, bits: UnsafePointer(bytes.base), resamples: B,
-                                            tables: &tables, into: &masked)
-                            for b in 0..<B { draws[b] = smoothed + low * total + (high - low) * masked[b] }
-                            body(i, draws)
+        bits.withUnsafeBufferPointer { bitBuffer in
+            let bytes = SharedOutput(base: UnsafeMutablePointer(mutating: bitBuffer.baseAddress!))
+            queries.elements.withUnsafeBufferPointer { qs in
+                let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
+                Parallel.forEachBlock(count: m, blockSize: 4, threads: threads) { range in
+                    var scratch = MomentEngine.PlainScratch(set)
+                    var row = [Double](repeating: 0, count: n)
+                    var a = [Double](repeating: 0, count: G * 8)
+                    var tables = [Double](repeating: 0, count: Self.groupsPerChunk * 256)
+                    var masked = [Double](repeating: 0, count: B)
+                    let draws = UnsafeMutablePointer<Double>.allocate(capacity: B)
+                    defer { scratch.deallocate(); draws.deallocate() }
+                    for i in range where !isNaN[i] {
+                        smootherRow(queryBase.base + i * queries.columns, state: states.state(i), set: set, isNaN: false,
+                                    scratch: &scratch, into: &row)
+                        var smoothed = 0.0, total = 0.0, first = n, last = -1
+                        for (j, k) in order.enumerated() {
+                            smoothed += row[k] * fitted[k]
+                            a[j] = row[k] * corrected[k]
+                            total += a[j]
+                            if a[j] != 0 { first = Swift.min(first, j); last = j }
                         }
+                        let groups = last < first ? 0..<0 : first / 8 ..< last / 8 + 1
+                        Self.maskedSums(a, groups: groups, bits: UnsafePointer(bytes.base), resamples: B,
+                                        tables: &tables, into: &masked)
+                        for b in 0..<B { draws[b] = smoothed + low * total + (high - low) * masked[b] }
+                        body(i, draws)
                     }
                 }
             }
