@@ -162,7 +162,7 @@ public struct CrossValidation: Sendable {
     /// 2. Brent's method on log h inside the bracket of *every* local minimum of the scan; the
     ///    best of those;
     /// 3. for d > 1, per-feature widths: for the Gaussian, quasi-Newton (BFGS) steps on log h with
-    ///    the analytic gradient ∂CV/∂log hₖ = −(2/n) wₖ ∂L/∂wₖ from the leave-one-out engine; for
+    ///    the analytic gradient ∂CV/∂log hₖ = −(2/Σs) wₖ ∂L/∂wₖ from the leave-one-out moments; for
     ///    other kernels, coordinate sweeps (a 9-point scan over [h/4, 4h] and Brent per feature).
     ///
     /// - Parameter progress: called after every evaluation of CV with the count so far and the
@@ -217,8 +217,8 @@ public struct CrossValidation: Sendable {
         guard d > 1 else { return (h, bestScore) }
 
         // 3. Per-feature widths.
-        if kernel == .gaussian && degree == 0 && weights == nil {
-            (h, bestScore) = quasiNewton(keys: keys, targets: targets, from: h, score: bestScore) {
+        if kernel == .gaussian && degree == 0 {
+            (h, bestScore) = quasiNewton(keys: keys, targets: targets, sampleWeights: weights, from: h, score: bestScore) {
                 evaluations += 1
                 bestSeen = Swift.min(bestSeen, $0)
                 progress(evaluations, bestSeen)
@@ -241,27 +241,29 @@ public struct CrossValidation: Sendable {
         return (h, bestScore)
     }
 
-    /// The Gaussian CV score (radial = product) and its gradient ∂CV/∂log hₖ from the leave-one-out
-    /// engine of parametric pooling: CV = 2L/n with scales w = 1/h, and ∂w/∂log h = −w, so
-    /// ∂CV/∂log hₖ = −(2/n)·wₖ·∂L/∂wₖ.
+    /// The Gaussian CV score (radial = product) and its gradient ∂CV/∂log hₖ from parametric
+    /// pooling's leave-one-out loss: CV = 2L/Σs with scales w = 1/h, and ∂w/∂log h = −w, so
+    /// ∂CV/∂log hₖ = −(2/Σs)·wₖ·∂L/∂wₖ.
     ///
     /// - Complexity: O(n²·d) time, O(n·d) memory.
-    static func gaussianScoreAndGradient(keys: Matrix, targets: [Double], bandwidths h: [Double],
+    static func gaussianScoreAndGradient(keys: Matrix, targets: [Double], bandwidths h: [Double], sampleWeights: [Double]? = nil,
                                          threads: Int) -> (score: Double, gradient: [Double]) {
-        let n = Double(keys.rows), w = h.map { 1 / $0 }
-        let r = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: w, includeSelf: false, gradient: true, threads: threads)
-        return (2 * r.loss / n, w.indices.map { -2 / n * w[$0] * r.gradient[$0] })
+        let total = sampleWeights?.reduce(0, +) ?? Double(keys.rows), w = h.map { 1 / $0 }
+        let r = GaussianLeaveOneOutLoss.evaluate(keys: keys, targets: targets, scales: w, includeSelf: false,
+                                                 sampleWeights: sampleWeights, threads: threads)
+        return (2 * r.loss / total, w.indices.map { -2 / total * w[$0] * r.gradient[$0] })
     }
 
     /// BFGS on log h with the Gaussian leave-one-out gradient and a backtracking (Armijo) line
     /// search; stops when a step gains less than 10⁻⁶ relative (far below the statistical noise of CV), or after 40 gradient evaluations.
-    func quasiNewton(keys: Matrix, targets: [Double], from start: [Double], score startScore: Double,
+    func quasiNewton(keys: Matrix, targets: [Double], sampleWeights: [Double]?, from start: [Double], score startScore: Double,
                      counted: (Double) -> Void) -> (bandwidths: [Double], score: Double) {
         let d = keys.columns
         let threads = self.threads ?? Parallel.defaultThreads
         // CV and ∂CV/∂log hₖ at log widths x.
         func evaluate(_ x: [Double]) -> (value: Double, gradient: [Double]) {
-            let r = Self.gaussianScoreAndGradient(keys: keys, targets: targets, bandwidths: x.map { Double.exp($0) }, threads: threads)
+            let r = Self.gaussianScoreAndGradient(keys: keys, targets: targets, bandwidths: x.map { Double.exp($0) },
+                                                  sampleWeights: sampleWeights, threads: threads)
             counted(r.score)
             guard r.score.isFinite, r.gradient.allSatisfy(\.isFinite) else { return (.infinity, Array(repeating: 0, count: d)) }
             return (r.score, r.gradient)

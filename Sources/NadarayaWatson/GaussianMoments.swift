@@ -47,7 +47,7 @@ enum GaussianMoments {
         for k in 0..<layout.n { weights[k] = problem.logWeights.map { Double.exp($0[k]) } ?? 1 }
         let context = Context(layout: layout, weights: UnsafePointer(weights.baseAddress!), set: set,
                               weighted: problem.logWeights != nil, unit: unit * problem.kernelPower.squareRoot())
-        let G = set.designCount, p = set.basisCount(degree: set.degree), S = 1 + G + p
+        let G = set.designCount, p = set.responseCount, S = 1 + G + p
         let W = V.scalarCount
         let tile = Swift.max(64, tileBytes / ((d + 2) * MemoryLayout<Double>.size) / W * W)
         result.shifts.withUnsafeMutableBufferPointer { shiftBuffer in
@@ -72,6 +72,10 @@ enum GaussianMoments {
                             for (slot, i) in range.enumerated() {
                                 let query = UnsafePointer(q + slot * d), st = state + slot * S
                                 let skip = problem.leaveOneOut ? i : -1
+                                if set.monomials.squaresOnly {
+                                    context.squares(query, keys: keys, excluding: skip, state: st)
+                                    continue
+                                }
                                 switch (d, set.degree) {
                                 case (1, 0): context.powers(query[0], Fixed<1>.self, Fixed<1>.self, keys: keys, excluding: skip, state: st)
                                 case (1, 1): context.powers(query[0], Fixed<3>.self, Fixed<2>.self, keys: keys, excluding: skip, state: st)
@@ -160,7 +164,7 @@ enum GaussianMoments {
 
         /// Divides each sum of δᵍ by unit^|g|, turning it into the sum of uᵍ.
         func unscale(_ out: UnsafeMutablePointer<Double>) {
-            let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree)
+            let monomials = set.monomials, G = set.designCount, p = set.responseCount
             for g in 0..<G { out[g] /= Double.pow(unit, monomials.exponents[g].reduce(0, +)) }
             for r in 0..<p { out[G + r] /= Double.pow(unit, monomials.exponents[r].reduce(0, +)) }
         }
@@ -168,7 +172,7 @@ enum GaussianMoments {
         /// The lanes of a state relative to its smallest minimum, into `out` (G + p sums); returns
         /// that minimum (+∞ when no key had weight).
         func reduce(_ state: UnsafeMutablePointer<V>, into out: UnsafeMutablePointer<Double>) -> Double {
-            let minimum = state[0], count = set.designCount + set.basisCount(degree: set.degree)
+            let minimum = state[0], count = set.designCount + set.responseCount
             let smallest = minimum.min()
             guard smallest < .greatestFiniteMagnitude else { return .infinity }
             var factors = V.zero
@@ -340,11 +344,55 @@ enum GaussianMoments {
             for e in 0..<P { state[1 &+ G &+ e] = state[1 &+ G &+ e] * old + response[e] * new }
         }
 
+        /// The squares set (``MomentSet/squares(dimension:)``), any d: S, Σ e·δⱼ², T, Σ e·y·δⱼ²
+        /// with the state in memory (L1) and δⱼ² kept from the distance for the moments.
+        func squares(_ q: UnsafePointer<Double>, keys: Range<Int>, excluding excluded: Int, state: UnsafeMutablePointer<V>) {
+            let d = layout.d, stride = layout.stride
+            let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
+            let squared = UnsafeMutablePointer<V>.allocate(capacity: d)
+            defer { squared.deallocate() }
+            let design = state + 1, response = state + 2 + d
+            var minimum = state[0]
+            var k = keys.lowerBound
+            while k < keys.upperBound {
+                var a = V.zero
+                for j in 0..<d {
+                    let dj = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
+                    let sj = dj * dj
+                    squared[j] = sj
+                    a += sj
+                }
+                let mask = self.mask(at: k, excluding: excluded)
+                if let mask {
+                    a.replace(with: .infinity, where: mask)
+                    for j in 0..<d { squared[j].replace(with: 0, where: mask) }
+                }
+                if anyLane(a .< minimum) {
+                    let newMinimum = V.minimum(a, minimum)
+                    let factor = V.exp2NonPositive(newMinimum - minimum)
+                    for g in 0...d { design[g] *= factor; response[g] *= factor }
+                    minimum = newMinimum
+                }
+                var e = V.exp2NonPositive(minimum - a)
+                if weighted { e *= UnsafeRawPointer(weights + k).loadUnaligned(as: V.self) }
+                if let mask { e.replace(with: 0, where: mask) }
+                let ey = e * UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
+                design[0] += e
+                response[0] += ey
+                for j in 0..<d {
+                    design[1 &+ j] = design[1 &+ j].addingProduct(e, squared[j])
+                    response[1 &+ j] = response[1 &+ j].addingProduct(ey, squared[j])
+                }
+                k &+= V.scalarCount
+            }
+            state[0] = minimum
+        }
+
         /// Any d and degree: δ per feature, the monomials by their recurrence, the state in memory.
         func general(_ q: UnsafePointer<Double>, keys: Range<Int>, excluding excluded: Int, state: UnsafeMutablePointer<V>) {
             let d = layout.d, stride = layout.stride
             let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
-            let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree)
+            let monomials = set.monomials, G = set.designCount, p = set.responseCount
             let delta = UnsafeMutablePointer<V>.allocate(capacity: d), t = UnsafeMutablePointer<V>.allocate(capacity: G)
             defer { delta.deallocate(); t.deallocate() }
             let design = state + 1, response = state + 1 + G

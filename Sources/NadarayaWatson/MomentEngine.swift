@@ -142,7 +142,7 @@ enum MomentEngine {
                            index: KeyIndex?, scratch: inout PlainScratch, into out: UnsafeMutablePointer<Double>,
                            linearSpace: Bool = true) -> Double {
         let set = problem.moments, M = set.count, d = set.dimension
-        let monomials = set.monomials, G = set.designCount, p = set.basisCount(degree: set.degree), w = set.responseWidth
+        let monomials = set.monomials, G = set.designCount, p = set.responseCount, w = set.responseWidth
         let h = problem.attention.bandwidths, kernel = problem.attention.kernel, radial = problem.attention.form == .radial
         let values = problem.attention.values, u = scratch.u, powers = scratch.values
         // Degree 0 without scores needs no offsets: pooling's and densities' sums stay O(n·d).

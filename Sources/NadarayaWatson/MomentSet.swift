@@ -12,6 +12,8 @@ struct Monomials: Sendable {
     let variable: [Int]
     /// How many monomials have degree ≤ P, for P = 0…D.
     let prefixCount: [Int]
+    /// The squares set 1, u₁², …, u_d² (parametric pooling's gradient), not a polynomial basis.
+    let squaresOnly: Bool
 
     init(dimension d: Int, degree D: Int) {
         var exponents: [[Int]] = []
@@ -41,6 +43,19 @@ struct Monomials: Sendable {
         self.variable = variable
         self.prefixCount = prefix
         self.index = index
+        squaresOnly = false
+    }
+
+    /// The monomials 1, u₁², …, u_d²: the constant and each offset's square.
+    init(squaresOf d: Int) {
+        exponents = [[Int](repeating: 0, count: d)] + (0..<d).map { j in (0..<d).map { $0 == j ? 2 : 0 } }
+        parent = [-1] + Array(repeating: 0, count: d)
+        variable = [-1] + Array(0..<d)
+        prefixCount = [1]
+        var index: [[Int]: Int] = [:]
+        for (i, e) in exponents.enumerated() { index[e] = i }
+        self.index = index
+        squaresOnly = true
     }
 
     private let index: [[Int]: Int]
@@ -54,6 +69,10 @@ struct Monomials: Sendable {
     @inline(__always)
     func evaluate(_ u: UnsafePointer<Double>, into values: UnsafeMutablePointer<Double>) {
         values[0] = 1
+        if squaresOnly {
+            for g in 1..<count { values[g] = u[variable[g]] * u[variable[g]] }
+            return
+        }
         for g in 1..<count { values[g] = values[parent[g]] * u[variable[g]] }
     }
 }
@@ -68,7 +87,9 @@ struct Monomials: Sendable {
 ///   components of the values (w = 1 for a target; degree 0 with w columns is attention pooling's
 ///   state (S, T); w = 0 for a density's sum alone);
 /// - with `scores`, for the exact derivative of degree 0, Σᵢ sᵢαᵢ gᵢⱼ and Σᵢ sᵢαᵢ vᵢ꜀ gᵢⱼ with
-///   gᵢⱼ = ∂ log αᵢ / ∂qⱼ.
+///   gᵢⱼ = ∂ log αᵢ / ∂qⱼ;
+/// - or, for the gradient of the Gaussian leave-one-out loss in the widths (``squares(dimension:)``),
+///   Σᵢ sᵢαᵢ uᵢⱼ² and Σᵢ sᵢαᵢ yᵢ uᵢⱼ² beside S and T.
 struct MomentSet: Sendable {
     let dimension: Int
     let degree: Int
@@ -80,6 +101,9 @@ struct MomentSet: Sendable {
 
     /// D's position for each pair of basis monomials (e, f), row-major p × p.
     let designTable: [Int]
+    /// How many monomials the response sums R[e, c] run over: the basis of degree P, or every
+    /// monomial of the squares set.
+    let responseCount: Int
 
     init(dimension d: Int, degree P: Int, scores: Bool = false, responseWidth: Int = 1) {
         dimension = d
@@ -92,7 +116,24 @@ struct MomentSet: Sendable {
         designTable = (0..<p * p).map { ef in
             monomials.position(of: zip(monomials.exponents[ef / p], monomials.exponents[ef % p]).map(+))
         }
+        responseCount = p
     }
+
+    private init(squaresOf d: Int) {
+        dimension = d
+        degree = 0
+        scores = false
+        responseWidth = 1
+        monomials = Monomials(squaresOf: d)
+        designTable = [0]
+        responseCount = monomials.count
+    }
+
+    /// The moments of the Gaussian leave-one-out loss and its gradient in the widths (parametric
+    /// pooling's training, CV's quasi-Newton steps): design sums of 1, u₁², …, u_d² and the
+    /// target's sums over the same monomials. Degree 0 for ``FittedLocalPolynomialRegressor``'s
+    /// purposes: S and T are the first design and response sums, as for pooling.
+    static func squares(dimension d: Int) -> MomentSet { MomentSet(squaresOf: d) }
 
     /// p: the basis size for degree P.
     func basisCount(degree P: Int) -> Int { monomials.prefixCount[P] }
@@ -100,7 +141,7 @@ struct MomentSet: Sendable {
     /// R[e, c] sits at `responseOffset + e·w + c`.
     var responseOffset: Int { designCount }
     /// Σ sαgⱼ sits at `scoreOffset + j`, Σ sαv꜀gⱼ at `scoreOffset + d + j·w + c`.
-    var scoreOffset: Int { designCount + basisCount(degree: degree) * responseWidth }
+    var scoreOffset: Int { designCount + responseCount * responseWidth }
     var count: Int { scoreOffset + (scores ? dimension * (1 + responseWidth) : 0) }
 
     /// Attention pooling's moments: S = Σ sα and T꜀ = Σ sαv꜀ (degree 0, w components).

@@ -7,7 +7,8 @@
 ///
 /// trained by full-batch gradient descent on the leave-one-out predictions (each training input
 /// attends to every *other* training pair: a masked softmax). The gradient is analytic (see
-/// ``LeaveOneOutEngine``), streamed in O(n²·d) time and O(n·d) memory.
+/// ``GaussianLeaveOneOutLoss``, on the kernel-moment engine), streamed in O(n²·d) time and
+/// O(n·d) memory.
 ///
 /// **Why leave-one-out.** With `includeSelf`, every point also attends to itself; the loss then
 /// falls towards 0 as w → ∞ (each point predicts its own value), so training drives w up without
@@ -78,8 +79,8 @@ public struct ParametricAttentionPooling: Sendable {
         var state = OptimizerState(optimizer, learningRate: learningRate, count: d)
         var history: [TrainingEpoch] = []
         for epoch in 1...epochs {
-            let result = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: w, includeSelf: includeSelf,
-                                                    gradient: true, sampleWeights: weights, threads: threads)
+            let result = GaussianLeaveOneOutLoss.evaluate(keys: keys, targets: targets, scales: w, includeSelf: includeSelf,
+                                                          sampleWeights: weights, threads: threads)
             // Predictions are always finite (the far limit covers overflowing weights); what
             // can leave the range is the loss of huge targets, or w under a too large step.
             guard result.loss.isFinite else {
@@ -112,8 +113,8 @@ public struct ParametricAttentionPooling: Sendable {
     /// - Complexity: O(n²·d).
     public static func loss(keys: Matrix, targets: [Double], scales: [Double], includeSelf: Bool = false,
                             sampleWeights: [Double]? = nil, threads: Int? = nil) -> (loss: Double, gradient: [Double], predictions: [Double]) {
-        let r = LeaveOneOutEngine.evaluate(keys: keys, targets: targets, scales: scales, includeSelf: includeSelf,
-                                           gradient: true, sampleWeights: sampleWeights, threads: threads ?? Parallel.defaultThreads)
+        let r = GaussianLeaveOneOutLoss.evaluate(keys: keys, targets: targets, scales: scales, includeSelf: includeSelf,
+                                                 sampleWeights: sampleWeights, threads: threads ?? Parallel.defaultThreads)
         return (r.loss, r.gradient, r.predictions)
     }
 }

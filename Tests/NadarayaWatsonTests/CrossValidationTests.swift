@@ -139,6 +139,11 @@ struct CrossValidationTests {
         let r = CrossValidation.gaussianScoreAndGradient(keys: keys, targets: y, bandwidths: h, threads: 2)
         let cv = CrossValidation()
         #expect(abs(r.score - (try cv.score(keys: keys, targets: y, bandwidths: h))) < 1e-14 * r.score)
+        // With frequency weights too (the quasi-Newton steps take them since the loss runs on the
+        // moment engine).
+        let s = (0..<97).map { _ in Double(Int.random(in: 1...3, using: &rng)) }
+        let weighted = CrossValidation.gaussianScoreAndGradient(keys: keys, targets: y, bandwidths: h, sampleWeights: s, threads: 2)
+        #expect(abs(weighted.score - (try cv.score(keys: keys, targets: y, bandwidths: h, sampleWeights: s))) < 1e-14 * weighted.score)
         let step = 1e-5
         for k in 0..<d {
             var up = h, down = h
@@ -146,6 +151,10 @@ struct CrossValidationTests {
             down[k] *= exp(-step)
             let numeric = (try cv.score(keys: keys, targets: y, bandwidths: up) - cv.score(keys: keys, targets: y, bandwidths: down)) / (2 * step)
             #expect(abs(r.gradient[k] - numeric) < 1e-6 * max(1e-3, abs(numeric)), "feature \(k): \(r.gradient[k]) vs \(numeric)")
+            let numericWeighted = (try cv.score(keys: keys, targets: y, bandwidths: up, sampleWeights: s)
+                - cv.score(keys: keys, targets: y, bandwidths: down, sampleWeights: s)) / (2 * step)
+            #expect(abs(weighted.gradient[k] - numericWeighted) < 1e-6 * max(1e-3, abs(numericWeighted)),
+                    "weighted, feature \(k): \(weighted.gradient[k]) vs \(numericWeighted)")
         }
     }
 }

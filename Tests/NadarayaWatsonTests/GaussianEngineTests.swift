@@ -121,3 +121,33 @@ struct GaussianEngineTests {
         #expect(worst < 1e-12, "worst \(worst)")
     }
 }
+
+extension GaussianEngineTests {
+    @Test("the squares moments (training's gradient) on SIMD registers equal the plain engine's",
+          arguments: [(1, 0.3), (3, 1.1), (17, 4.0)])
+    func squares(_ d: Int, _ h: Double) throws {
+        var rng = SeededGenerator(seed: UInt64(d * 31))
+        let n = 203
+        let keys = Matrix.random(rows: n, columns: d, in: 0...5, using: &rng)
+        let values = Matrix.random(rows: n, columns: 1, in: -5...5, using: &rng)
+        let logWeights = (0..<n).map { _ in log(Double(Int.random(in: 1...4, using: &rng))) }
+        let widths = (0..<d).map { h * (1 + 0.1 * Double($0)) }
+        let problem = AttentionProblem(kernel: .gaussian, form: .radial, keys: keys, bandwidths: widths, values: .dense(values))
+        for leaveOneOut in [false, true] {
+            let moments = MomentProblem(attention: problem, logWeights: logWeights, moments: .squares(dimension: d),
+                                        leaveOneOut: leaveOneOut)
+            let fast = GaussianMoments.states(moments, queries: keys, threads: 2)
+            let plain = MomentEngine.plainStates(moments, queries: keys, index: nil, threads: 1, only: nil)
+            #expect(fast.count == 2 * (1 + d))
+            for i in 0..<n {
+                let a = fast.state(i), b = plain.state(i)
+                for m in 0..<fast.count {
+                    let x = a.sums[m] * exp(a.shift - b.shift), y = b.sums[m]
+                    // T and V carry signed values: compare against the magnitude scale of S and U.
+                    let scale = abs(y) + 5 * b.sums[m < 1 + d ? m : m - 1 - d]
+                    #expect(abs(x - y) <= 1e-12 * scale, "i=\(i) m=\(m): \(x) vs \(y)")
+                }
+            }
+        }
+    }
+}
