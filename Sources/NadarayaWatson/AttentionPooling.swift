@@ -16,6 +16,8 @@ struct AttentionPooling: Sendable {
     /// With sample weights, column 0 of the pooled values is the weight sᵢ / 2ᵏ and column c + 1
     /// is sᵢ/2ᵏ · vᵢ_c: the ratio of the two is the weighted estimate (frequency weights).
     let weighted: Bool
+    /// With sample weights, the power of two column 0 (sᵢ) was divided by; 1 without.
+    let weightScale: Double
     /// With sample weights, the training rows kept (weight > 0) and the original row count.
     let keptRows: [Int]?
     let originalRowCount: Int
@@ -62,8 +64,8 @@ struct AttentionPooling: Sendable {
         }
         valueRanges = columns.map { $0.min()!...$0.max()! }
         let scales = columns.map { kept.weights == nil ? Statistics.normalizingScale($0) : Statistics.scale($0) }
+        weightScale = kept.weights.map { Statistics.scale($0) } ?? 1
         if let s = kept.weights {
-            let weightScale = Statistics.scale(s)
             var augmented = Matrix(rows: n, columns: p + 1)
             for i in 0..<n {
                 let w = s[i] / weightScale
@@ -146,6 +148,24 @@ struct AttentionPooling: Sendable {
             }
         }
         return Matrix(rows: m, columns: width, elements: output)
+    }
+
+    /// Each query's pooling state over the keys in the values' units: a* = max ln(sᵢαᵢ) and
+    /// [S, T₁…T_p] with S = Σ sᵢe^{aᵢ−a*}, T꜀ = Σ sᵢe^{aᵢ−a*}vᵢ꜀ (the power-of-two scales of the
+    /// pooled values and weights multiplied back: exact, unless a sum then exceeds the largest
+    /// Double). Empty (a* = −∞) where no key has weight, or where every log weight is −∞.
+    func states(_ queries: Matrix) throws -> [MomentState] {
+        try validate(queries)
+        let flat = MomentEngine.states(.pooling(problem), queries: queries, threads: threads)
+        let width = valueRanges.count, M = flat.count
+        return (0..<queries.rows).map { i in
+            let sums = flat.sums
+            var out = [Double](repeating: 0, count: 1 + width)
+            out[0] = (weighted ? sums[i * M + 1] : sums[i * M]) * weightScale
+            let offset = weighted ? 1 : 0
+            for c in 0..<width { out[1 + c] = sums[i * M + 1 + offset + c] * weightScale * (valueScales?[c] ?? 1) }
+            return MomentState(shift: flat.shifts[i], sums: out)
+        }
     }
 
     /// The constant kernel's result without looking at the queries: every query gets the mean

@@ -53,4 +53,18 @@ enum Engine: Equatable {
             return .plainMoments(indexed: kernel.isCompact)
         }
     }
+
+    /// The engine for a kernel-moment problem: attention pooling's own sums (S, T₁…T_p) of the
+    /// Gaussian, without sample weights, masking or a kernel power, go to the fused pooling
+    /// engine (R queries per key load: its hot loop, which exports its states); other Gaussian
+    /// sums of one target to the SIMD moment engine; the rest to the plain engine.
+    ///
+    /// - Complexity: O(1).
+    static func choose(for problem: MomentProblem) -> Engine {
+        let attention = problem.attention, set = problem.moments
+        guard choose(for: attention, task: .moments) == .gaussianMoments else { return choose(for: attention, task: .moments) }
+        let pooling = set.degree == 0 && !set.scores && !set.monomials.squaresOnly && set.responseWidth == attention.values.width
+        if pooling && problem.logWeights == nil && !problem.leaveOneOut && problem.kernelPower == 1 { return .gaussian }
+        return set.responseWidth == 1 ? .gaussianMoments : .plainMoments(indexed: false)
+    }
 }

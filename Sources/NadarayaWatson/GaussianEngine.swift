@@ -96,6 +96,30 @@ enum GaussianEngine {
         return result
     }
 
+    /// Attention pooling's kernel-moment states (``MomentSet/pooling(dimension:width:)``: the
+    /// shift a* = max ln α and S = Σ e^{a−a*}, T꜀ = Σ e^{a−a*}v꜀) from the fused float64 pass, so
+    /// that key shards merge exactly (``MomentState/merge(_:_:)``). Queries the fast path cannot
+    /// vouch for are redone by the plain engine.
+    ///
+    /// - Complexity: O(m·n·(d + p)) time, O((n + m)·(d + p)) memory.
+    static func states(_ problem: AttentionProblem, queries: Matrix, threads: Int) -> MomentStates {
+        let m = queries.rows, p = problem.values.width
+        var states = MomentStates(queries: m, count: 1 + p)
+        let result = states.shifts.withUnsafeMutableBufferPointer { shifts in
+            states.sums.withUnsafeMutableBufferPointer { sums in
+                run(SIMD8<Double>.self, problem, queries, threads,
+                    states: (SharedOutput(base: shifts.baseAddress!), SharedOutput(base: sums.baseAddress!)))
+            }
+        }
+        let redo = (0..<m).filter { i in
+            result.isEmpty[i] || !(0...p).allSatisfy { states.sums[i * (1 + p) + $0].isFinite }
+        }
+        if !redo.isEmpty {
+            states = MomentEngine.plainStates(.pooling(problem), queries: queries, index: nil, threads: threads, only: redo, into: states)
+        }
+        return states
+    }
+
     /// ln Σₖ e^{−‖(q − kₖ)/h‖²/2} for every query, in float64: the log of the Gaussian kernel sum
     /// a density needs, from the same pass as pooling. Queries the fast path cannot vouch for
     /// are redone in log space.
@@ -115,8 +139,10 @@ enum GaussianEngine {
     }
 
     /// Runs the engine in vector type V; marks queries to redo as empty.
+    /// With `states`, also writes each query's shift and sums [S, T₁…T_p] (float64 only).
     static func run<V: EngineVector>(_: V.Type, _ problem: AttentionProblem, _ queries: Matrix, _ threads: Int,
-                                     logTotals: SharedOutput<Double>? = nil) -> PooledResult {
+                                     logTotals: SharedOutput<Double>? = nil,
+                                     states: (shifts: SharedOutput<Double>, sums: SharedOutput<Double>)? = nil) -> PooledResult {
         let layout = Layout<V.Scalar>(problem, lanes: V.scalarCount)
         defer { layout.deallocate() }
         let m = queries.rows, d = layout.d, p = layout.p
@@ -141,7 +167,8 @@ enum GaussianEngine {
                             case (_, 1): block.run(Dynamic.self, Fixed1.self)
                             default: block.run(Dynamic.self, Dynamic.self)
                             }
-                            block.finish(into: output.base, redo: redoFlags.base, logTotals: logTotals?.base)
+                            block.finish(into: output.base, redo: redoFlags.base, logTotals: logTotals?.base,
+                                         states: states.map { ($0.shifts.base, $0.sums.base) })
                         } else {
                             let block = QueryBlock<V, 4>(layout: layout, queries: queries, range: range)
                             defer { block.deallocate() }
@@ -151,7 +178,8 @@ enum GaussianEngine {
                             case (_, 1): block.run(Dynamic.self, Fixed1.self)
                             default: block.run(Dynamic.self, Dynamic.self)
                             }
-                            block.finish(into: output.base, redo: redoFlags.base, logTotals: logTotals?.base)
+                            block.finish(into: output.base, redo: redoFlags.base, logTotals: logTotals?.base,
+                                         states: states.map { ($0.shifts.base, $0.sums.base) })
                         }
                     }
                 }
@@ -366,8 +394,10 @@ struct QueryBlock<V: EngineVector, let R: Int> {
     /// Reduces the lanes of each query and writes T/S; flags queries whose result cannot be
     /// trusted (distances overflowed, or a non-finite result).
     /// With `logTotals`, also writes ln Σₖ e^{−‖(q − kₖ)/h‖²/2} per query: (log₂ S − min a)·ln 2.
+    /// With `states`, each query's shift −min a·ln 2 and its sums [S, T₁…T_p] relative to it.
     func finish(into output: UnsafeMutablePointer<Double>, redo: UnsafeMutablePointer<Bool>,
-                logTotals: UnsafeMutablePointer<Double>? = nil) {
+                logTotals: UnsafeMutablePointer<Double>? = nil,
+                states: (shifts: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>)? = nil) {
         let W = Self.W, p = layout.p
         let factors = UnsafeMutablePointer<Double>.allocate(capacity: W)
         defer { factors.deallocate() }
@@ -386,9 +416,14 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                 s += sums[slot * W + lane] * factors[lane]
             }
             if let logTotals { logTotals[i] = (Double.log2(s) - smallest) * 0.6931471805599453 }
+            if let states {
+                states.shifts[i] = -smallest * 0.6931471805599453
+                states.sums[i * (1 + p)] = s
+            }
             for c in 0..<p {
                 var t = 0.0
                 for lane in 0..<W { t += weighted[(slot * W + lane) * p + c] * factors[lane] }
+                states?.sums[i * (1 + p) + 1 + c] = t
                 let value = t / s
                 output[i * p + c] = value
                 if !value.isFinite { redo[i] = true }

@@ -70,12 +70,14 @@ struct MomentProblem: Sendable {
 enum MomentEngine {
     static let queriesPerBlock = 32
 
-    /// The moment states of every query, by the engine ``Engine/choose(for:task:strategy:)`` picks.
+    /// The moment states of every query, by the engine ``Engine/choose(for:)`` picks.
     ///
     /// - Complexity: O(m·n·(d + M)) for dense engines, O(m·(log n + neighbours)·(d + M)) through
     ///   the compact-kernel index; O(m·M) memory.
     static func states(_ problem: MomentProblem, queries: Matrix, threads: Int) -> MomentStates {
-        switch Engine.choose(for: problem.attention, task: .moments) {
+        switch Engine.choose(for: problem) {
+        case .gaussian:
+            return GaussianEngine.states(problem.attention, queries: queries, threads: threads)
         case .gaussianMoments:
             return GaussianMoments.states(problem, queries: queries, threads: threads)
         case let .plainMoments(indexed):

@@ -101,6 +101,31 @@ public struct FittedNadarayaWatsonRegressor: Sendable {
         try pooling.pool(queries)
     }
 
+    /// Each query's kernel-moment state over this model's keys — the online softmax's shift
+    /// a* = maxᵢ ln(sᵢα(q, kᵢ)) and the sums [S, T₁…T_p], S = Σᵢ sᵢe^{aᵢ−a*},
+    /// T꜀ = Σᵢ sᵢe^{aᵢ−a*}vᵢ꜀ — so that models fitted on disjoint shards of the keys (other
+    /// threads, processes or machines, with the same kernel and widths) combine exactly:
+    /// merge the shards' states with ``MomentState/merge(_:_:)`` and read the estimate with
+    /// ``estimate(from:)``. The merged estimate equals one model's on all the keys to rounding.
+    ///
+    /// An empty state (a* = −∞) means no key of this shard has weight (compact kernels), or every
+    /// log weight is −∞ in `Double` (queries ~10¹⁵⁴ widths away): after the merge, ``predict(_:)``'s
+    /// empty-neighbourhood policy and far limit are the caller's to apply.
+    ///
+    /// - Throws: as ``predict(_:)`` for bad queries.
+    /// - Complexity: O(m·n·(d + p)) time on all cores (the fused engine for the Gaussian); O(m·p)
+    ///   memory.
+    public func momentStates(_ queries: Matrix) throws -> [MomentState] {
+        try pooling.states(queries)
+    }
+
+    /// The Nadaraya–Watson estimate T꜀/S from a (merged) state of ``momentStates(_:)``; nil for
+    /// an empty state.
+    public static func estimate(from state: MomentState) -> [Double]? {
+        guard !state.isEmpty, state.sums[0] > 0 else { return nil }
+        return state.sums.dropFirst().map { $0 / state.sums[0] }
+    }
+
     /// The attention-weight matrix: m × n, row i holding α(qᵢ, kⱼ) / Σₗ α(qᵢ, kₗ), each row
     /// summing to 1. Empty queries follow the policy: all NaN (`nan`), one-hot at the nearest key
     /// (`nearest`), uniform 1/n (`mean`), or a thrown error (`error`).

@@ -263,3 +263,66 @@ struct NadarayaWatsonRegressorTests {
         #expect(throws: NadarayaWatsonError.self) { try model.predict(Matrix(column: [.nan])) }
     }
 }
+
+extension NadarayaWatsonRegressorTests {
+    @Test("moment states of key shards merge to the whole model's prediction (every kernel, weights, scaled values)",
+          arguments: Kernel.allCases)
+    func shardedStates(_ kernel: Kernel) throws {
+        var rng = SeededGenerator(seed: 4242)
+        let n = 301, d = 2
+        let keys = Matrix.random(rows: n, columns: d, in: 0...3, using: &rng)
+        // Two value columns, one of them huge (pooled as v / 2ᵏ inside, multiplied back here).
+        var values = Matrix.random(rows: n, columns: 2, in: -1...1, using: &rng)
+        for i in 0..<n { values[i, 1] *= 1e200 }
+        let weights = (0..<n).map { _ in Double(Int.random(in: 0...3, using: &rng)) }
+        let queries = Matrix.random(rows: 53, columns: d, in: -0.5...3.5, using: &rng)
+        for sampleWeights in [nil, weights] {
+            let estimator = NadarayaWatsonRegressor(kernel: kernel, bandwidth: .widths([0.7, 0.9]), emptyPolicy: .nan, threads: 2)
+            let whole = try estimator.fit(keys: keys, values: values, sampleWeights: sampleWeights)
+            let cut = 120
+            func shard(_ rows: Range<Int>) throws -> [MomentState] {
+                let part = Matrix(rows: rows.count, columns: d, elements: Array(keys.elements[rows.lowerBound * d ..< rows.upperBound * d]))
+                let v = Matrix(rows: rows.count, columns: 2, elements: Array(values.elements[rows.lowerBound * 2 ..< rows.upperBound * 2]))
+                return try estimator.fit(keys: part, values: v, sampleWeights: sampleWeights.map { Array($0[rows]) }).momentStates(queries)
+            }
+            let (a, b) = (try shard(0..<cut), try shard(cut..<n))
+            let expected = try whole.predict(queries)
+            let own = try whole.momentStates(queries)
+            for i in 0..<queries.rows {
+                let merged = MomentState.merge(a[i], b[i])
+                let estimate = FittedNadarayaWatsonRegressor.estimate(from: merged)
+                #expect((estimate == nil) == expected[i, 0].isNaN, "query \(i)")
+                guard let estimate else { continue }
+                for c in 0..<2 {
+                    let scale = c == 0 ? 1 : 1e200
+                    #expect(abs(estimate[c] - expected[i, c]) <= 1e-13 * scale, "\(kernel) query \(i) column \(c)")
+                    #expect(abs(FittedNadarayaWatsonRegressor.estimate(from: own[i])![c] - expected[i, c]) <= 1e-13 * scale)
+                }
+            }
+        }
+    }
+
+    @Test("the fused Gaussian engine's pooling states equal the plain engine's", arguments: [(1, 1), (2, 3), (17, 1)])
+    func fusedStates(_ d: Int, _ p: Int) {
+        var rng = SeededGenerator(seed: UInt64(d * 7 + p))
+        let n = 205, m = 37
+        let keys = Matrix.random(rows: n, columns: d, in: 0...4, using: &rng)
+        let values = Matrix.random(rows: n, columns: p, in: -2...2, using: &rng)
+        var queries = Matrix.random(rows: m, columns: d, in: -1...5, using: &rng)
+        for j in 0..<d { queries[m - 1, j] = 1e200 } // beyond the fast path: redone plainly
+        let problem = AttentionProblem(kernel: .gaussian, form: .radial, keys: keys, bandwidths: Array(repeating: 0.6, count: d),
+                                       values: .dense(values))
+        #expect(Engine.choose(for: MomentProblem.pooling(problem)) == .gaussian)
+        let fused = MomentEngine.states(.pooling(problem), queries: queries, threads: 2)
+        let plain = MomentEngine.plainStates(.pooling(problem), queries: queries, index: nil, threads: 1, only: nil)
+        for i in 0..<m {
+            let a = fused.state(i), b = plain.state(i)
+            #expect(a.isEmpty == b.isEmpty)
+            guard !b.isEmpty else { continue }
+            for c in 0...p {
+                let x = a.sums[c] * exp(a.shift - b.shift), y = b.sums[c]
+                #expect(abs(x - y) <= 1e-12 * b.sums[0] * 2, "i=\(i) c=\(c): \(x) vs \(y)")
+            }
+        }
+    }
+}
