@@ -1,15 +1,14 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// Release builds target this machine's CPU family so the engine's SIMD code uses its full width
-/// (AVX-512 on the Zen 4 machines we benchmark on). Set NW_PORTABLE=1 to build for baseline x86-64.
+/// The default build is portable and has no unsafe flags, so that other packages can depend on
+/// this one by version (SwiftPM refuses unsafe flags in a versioned dependency). The engines'
+/// SIMD code wants the CPU's full width and its fused multiply-add: build releases with
+/// `NW_TARGET_CPU=native` (this machine: AVX-512 or AVX2 + FMA) or `NW_TARGET_CPU=x86-64-v3`
+/// (any AVX2 + FMA CPU; `scripts/build-portable.sh`) for full speed.
 let cpuFlags: [SwiftSetting] = {
-    #if arch(x86_64)
-    if Context.environment["NW_PORTABLE"] == nil {
-        return [.unsafeFlags(["-Xcc", "-march=native", "-target-cpu", "native"], .when(configuration: .release))]
-    }
-    #endif
-    return []
+    guard let cpu = Context.environment["NW_TARGET_CPU"], !cpu.isEmpty else { return [] }
+    return [.unsafeFlags(["-Xcc", "-march=\(cpu)", "-target-cpu", cpu], .when(configuration: .release))]
 }()
 
 let package = Package(
@@ -17,6 +16,8 @@ let package = Package(
     products: [
         .library(name: "NadarayaWatson", targets: ["NadarayaWatson"]),
         .library(name: "NWPlot", targets: ["NWPlot"]),
+        // The C ABI (`nw_*` functions) the Python package loads with ctypes.
+        .library(name: "NWBridge", type: .dynamic, targets: ["NWBridge"]),
         .executable(name: "nw", targets: ["nw"]),
     ],
     dependencies: [
@@ -32,6 +33,12 @@ let package = Package(
         ),
         // Line, scatter and heatmap figures as deterministic SVG. No dependencies at all.
         .target(name: "NWPlot"),
+        // The C ABI over the library: plain C types in, status and message out. No state.
+        .target(
+            name: "NWBridge",
+            dependencies: ["NadarayaWatson"],
+            swiftSettings: cpuFlags
+        ),
         // The command-line logic (CSV, jobs, errors, figures), kept out of the executable so tests reach it.
         .target(
             name: "NWCommandLine",

@@ -344,38 +344,49 @@ enum GaussianMoments {
             for e in 0..<P { state[1 &+ G &+ e] = state[1 &+ G &+ e] * old + response[e] * new }
         }
 
+        /// One key vector's weights e = 2^{m − a} relative to the running minimum m (padding and
+        /// the excluded key 0), rescaling the state's `count` sums when a lane finds a new
+        /// minimum; the offsets δⱼ (or, `squared`, δⱼ²) into `offsets`, 0 on masked lanes. The
+        /// step both state-in-memory kernels share.
+        @inline(__always)
+        func keyWeights(_ q: UnsafePointer<Double>, at k: Int, excluding excluded: Int, squared: Bool,
+                        offsets: UnsafeMutablePointer<V>, minimum: inout V, sums: UnsafeMutablePointer<V>, count: Int) -> V {
+            let d = layout.d, stride = layout.stride, x = layout.keys.baseAddress!
+            var a = V.zero
+            for j in 0..<d {
+                let dj = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
+                offsets[j] = squared ? dj * dj : dj
+                a = a.addingProduct(dj, dj)
+            }
+            let mask = self.mask(at: k, excluding: excluded)
+            if let mask {
+                a.replace(with: .infinity, where: mask)
+                for j in 0..<d { offsets[j].replace(with: 0, where: mask) }
+            }
+            if anyLane(a .< minimum) {
+                let newMinimum = V.minimum(a, minimum)
+                let factor = V.exp2NonPositive(newMinimum - minimum)
+                for c in 0..<count { sums[c] *= factor }
+                minimum = newMinimum
+            }
+            var e = V.exp2NonPositive(minimum - a)
+            if weighted { e *= UnsafeRawPointer(weights + k).loadUnaligned(as: V.self) }
+            if let mask { e.replace(with: 0, where: mask) }
+            return e
+        }
+
         /// The squares set (``MomentSet/squares(dimension:)``), any d: S, Σ e·δⱼ², T, Σ e·y·δⱼ²
         /// with the state in memory (L1) and δⱼ² kept from the distance for the moments.
         func squares(_ q: UnsafePointer<Double>, keys: Range<Int>, excluding excluded: Int, state: UnsafeMutablePointer<V>) {
-            let d = layout.d, stride = layout.stride
-            let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
+            let d = layout.d, y = layout.values.baseAddress!
             let squared = UnsafeMutablePointer<V>.allocate(capacity: d)
             defer { squared.deallocate() }
             let design = state + 1, response = state + 2 + d
             var minimum = state[0]
             var k = keys.lowerBound
             while k < keys.upperBound {
-                var a = V.zero
-                for j in 0..<d {
-                    let dj = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
-                    let sj = dj * dj
-                    squared[j] = sj
-                    a += sj
-                }
-                let mask = self.mask(at: k, excluding: excluded)
-                if let mask {
-                    a.replace(with: .infinity, where: mask)
-                    for j in 0..<d { squared[j].replace(with: 0, where: mask) }
-                }
-                if anyLane(a .< minimum) {
-                    let newMinimum = V.minimum(a, minimum)
-                    let factor = V.exp2NonPositive(newMinimum - minimum)
-                    for g in 0...d { design[g] *= factor; response[g] *= factor }
-                    minimum = newMinimum
-                }
-                var e = V.exp2NonPositive(minimum - a)
-                if weighted { e *= UnsafeRawPointer(weights + k).loadUnaligned(as: V.self) }
-                if let mask { e.replace(with: 0, where: mask) }
+                let e = keyWeights(q, at: k, excluding: excluded, squared: true, offsets: squared, minimum: &minimum,
+                                   sums: design, count: 2 * (d + 1))
                 let ey = e * UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
                 design[0] += e
                 response[0] += ey
@@ -390,8 +401,7 @@ enum GaussianMoments {
 
         /// Any d and degree: δ per feature, the monomials by their recurrence, the state in memory.
         func general(_ q: UnsafePointer<Double>, keys: Range<Int>, excluding excluded: Int, state: UnsafeMutablePointer<V>) {
-            let d = layout.d, stride = layout.stride
-            let x = layout.keys.baseAddress!, y = layout.values.baseAddress!
+            let d = layout.d, y = layout.values.baseAddress!
             let monomials = set.monomials, G = set.designCount, p = set.responseCount
             let delta = UnsafeMutablePointer<V>.allocate(capacity: d), t = UnsafeMutablePointer<V>.allocate(capacity: G)
             defer { delta.deallocate(); t.deallocate() }
@@ -399,27 +409,8 @@ enum GaussianMoments {
             var minimum = state[0]
             var k = keys.lowerBound
             while k < keys.upperBound {
-                var a = V.zero
-                for j in 0..<d {
-                    let dj = UnsafeRawPointer(x + (j &* stride &+ k)).loadUnaligned(as: V.self) - V(repeating: q[j])
-                    delta[j] = dj
-                    a = a.addingProduct(dj, dj)
-                }
-                let mask = self.mask(at: k, excluding: excluded)
-                if let mask {
-                    a.replace(with: .infinity, where: mask)
-                    for j in 0..<d { delta[j].replace(with: 0, where: mask) }
-                }
-                if anyLane(a .< minimum) {
-                    let newMinimum = V.minimum(a, minimum)
-                    let factor = V.exp2NonPositive(newMinimum - minimum)
-                    for g in 0..<G { design[g] *= factor }
-                    for r in 0..<p { response[r] *= factor }
-                    minimum = newMinimum
-                }
-                var e = V.exp2NonPositive(minimum - a)
-                if weighted { e *= UnsafeRawPointer(weights + k).loadUnaligned(as: V.self) }
-                if let mask { e.replace(with: 0, where: mask) }
+                let e = keyWeights(q, at: k, excluding: excluded, squared: false, offsets: delta, minimum: &minimum,
+                                   sums: design, count: G + p)
                 t[0] = e
                 for g in 1..<G { t[g] = t[monomials.parent[g]] * delta[monomials.variable[g]] }
                 let yk = UnsafeRawPointer(y + k).loadUnaligned(as: V.self)
