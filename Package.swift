@@ -13,6 +13,9 @@ let cpuFlags: [SwiftSetting] = {
 
 let package = Package(
     name: "nw",
+    // Declared honestly: the engines use InlineArray and value generics (the Swift 6.2 runtime,
+    // macOS 26) and Synchronization's Mutex (macOS 15). Tested on Linux only.
+    platforms: [.macOS("26.0")],
     products: [
         .library(name: "NadarayaWatson", targets: ["NadarayaWatson"]),
         .library(name: "NWPlot", targets: ["NWPlot"]),

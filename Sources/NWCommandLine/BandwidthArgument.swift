@@ -64,7 +64,7 @@ enum SelectionReport {
     static func finish(score: Double?, bandwidths: [Double]) {
         guard let score else { return }
         if isatty(2) != 0 { StandardError.write("\r\u{1B}[K") }
-        StandardError.writeLine("nw: cv: leave-one-out score \(NumberFormat.roundTrip(score)) at h = \(bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
+        StandardError.note("cv: leave-one-out score \(NumberFormat.roundTrip(score)) at h = \(bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
     }
 }
 

@@ -42,13 +42,13 @@ public enum DemoJob {
         for component in path.split(separator: "/") {
             prefix += component
             if mkdir(prefix, 0o777) != 0 && errno != EEXIST {
-                throw CommandLineError.file(path, "cannot create directory: \(String(cString: strerror(errno)))")
+                throw CommandLineError.file(path, "cannot create directory: \(String(cString: strerror(errno)))", status: .cannotCreate)
             }
             prefix += "/"
         }
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-            throw CommandLineError.file(path, "cannot create directory: a file of that name exists")
+            throw CommandLineError.file(path, "cannot create directory: a file of that name exists", status: .cannotCreate)
         }
     }
 

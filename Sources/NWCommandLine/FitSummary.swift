@@ -17,12 +17,12 @@ enum FitSummary {
                                                                     degree: options.degree, threads: options.threads)
             .score(keys: keys, targets: targets, bandwidths: model.bandwidths, sampleWeights: sampleWeights)
         let widths = zip(features, model.bandwidths).map { "\($0) \(number($1))" }.joined(separator: ", ")
-        StandardError.writeLine("nw: summary: n = \(number(noise.count)) (rows with weight), degree \(options.degree), "
+        StandardError.note("summary: n = \(number(noise.count)) (rows with weight), degree \(options.degree), "
             + "\(options.kernel.rawValue) \(options.form.rawValue) kernel")
-        StandardError.writeLine("nw: summary: widths: \(widths)")
-        StandardError.writeLine("nw: summary: σ̂ = \(number(noise.sigma)), ν = \(number(noise.nu)) effective parameters, "
+        StandardError.note("summary: widths: \(widths)")
+        StandardError.note("summary: σ̂ = \(number(noise.sigma)), ν = \(number(noise.nu)) effective parameters, "
             + "ν̃ = \(number(noise.nuTilde)), n − 2ν + ν̃ = \(number(noise.count - 2 * noise.nu + noise.nuTilde)) residual degrees of freedom")
-        StandardError.writeLine("nw: summary: RSS = \(number(noise.residualSumOfSquares)), R² = \(number(tss > 0 ? 1 - noise.residualSumOfSquares / tss : .nan)), "
+        StandardError.note("summary: RSS = \(number(noise.residualSumOfSquares)), R² = \(number(tss > 0 ? 1 - noise.residualSumOfSquares / tss : .nan)), "
             + "leave-one-out CV = \(number(cv))")
     }
 }

@@ -41,7 +41,7 @@ public struct IntervalRequest: Sendable {
         if let bootstrap {
             let result = try model.bootstrapBand(queries, level: level ?? 0.95, bootstrap: bootstrap, band: band, noise: noise)
             if let c = result.criticalValue {
-                StandardError.writeLine("nw: band: simultaneous (sup-t) critical value c = \(NumberFormat.roundTrip(c)) "
+                StandardError.note("band: simultaneous (sup-t) critical value c = \(NumberFormat.roundTrip(c)) "
                     + "from \(bootstrap.resamples) resamples (pointwise z = \(NumberFormat.roundTrip(StandardNormal.quantile((1 + level!) / 2))))")
             }
             return (standardErrors ? result.standardErrors : nil, level == nil ? nil : result.lower, level == nil ? nil : result.upper)
@@ -57,7 +57,7 @@ public struct IntervalRequest: Sendable {
 extension SmootherNoise {
     /// The stderr note of σ̂ that every job with se or intervals writes.
     func report() {
-        StandardError.writeLine("nw: noise: σ̂ = \(NumberFormat.roundTrip(sigma)) (ν = \(NumberFormat.roundTrip(nu)), "
+        StandardError.note("noise: σ̂ = \(NumberFormat.roundTrip(sigma)) (ν = \(NumberFormat.roundTrip(nu)), "
             + "ν̃ = \(NumberFormat.roundTrip(nuTilde)), n = \(NumberFormat.roundTrip(count)))")
     }
 }

@@ -1,4 +1,9 @@
+// FoundationEssentials where it exists (Swift 6 on Linux): JSON without ICU's 40 MB of data.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NadarayaWatson
 
 /// The JSON file of a trained parametric model: the learned scales, the training data (its

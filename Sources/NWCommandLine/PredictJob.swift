@@ -232,7 +232,7 @@ enum LibraryErrors {
         } catch let error as NadarayaWatsonError {
             switch error {
             case let .emptyNeighbourhood(index):
-                guard let query else { throw CommandLineError(error.description) }
+                guard let query else { throw CommandLineError(error.description, status: .dataError) }
                 throw CommandLineError.line(query.table.file, query.table.line(ofRow: index),
                                             "no key lies within the kernel's support of this query (--empty error)")
             case let .degenerateBandwidth(feature, rule, reason):
@@ -246,7 +246,7 @@ enum LibraryErrors {
                 throw CommandLineError.line(training.file, 1 + actual + 1,
                                             "\(reason) needs at least \(needed) data rows, but there \(actual == 1 ? "is" : "are") \(actual)")
             default:
-                throw CommandLineError(error.description)
+                throw CommandLineError(error.description, status: .dataError)
             }
         }
     }

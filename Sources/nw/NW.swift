@@ -14,6 +14,12 @@ struct NW: ParsableCommand {
         discussion: """
         f(q) = Σᵢ vᵢ α(q, kᵢ) / Σⱼ α(q, kⱼ): each prediction is a weighted average of the training \
         values, weighted by a kernel of the query's distance to each training key.
+
+        Errors are one line on stderr, `nw: FILE:LINE:COLUMN: message` where a file is at fault; \
+        notes on success start with `nw: note:`. Exit status: 0 success, 64 bad option or option \
+        value, 65 bad data (a row, a cell, data an estimator cannot fit), 66 an input file cannot \
+        be read, 73 an output cannot be created or written, 128 + s when signal s (SIGINT, \
+        SIGTERM, SIGHUP) stopped the run (its temporary output removed), 1 anything else.
         """,
         version: "0.1.0",
         subcommands: [Demo.self, Predict.self, BandwidthCommand.self, Train.self, Density.self, Plot.self]
@@ -24,19 +30,33 @@ struct NW: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        var command: ParsableCommand
         do {
-            var command = try NW.parseAsRoot()
-            try command.run()
+            command = try NW.parseAsRoot()
         } catch {
-            let code = NW.exitCode(for: error)
-            if code == .success {
-                print(NW.fullMessage(for: error))
-                exit(0)
-            }
-            let message = (error as? CommandLineError)?.description ?? oneLine(NW.message(for: error))
-            StandardError.writeLine("nw: \(message)")
-            exit(code.rawValue == 0 ? 1 : code.rawValue)
+            // Parsing includes every validate(): whatever fails there is a usage error.
+            fail(error, status: ExitStatus.usage.rawValue)
         }
+        do {
+            try command.run()
+        } catch let error as CommandLineError {
+            StandardError.writeLine("nw: \(error.description)")
+            exit(error.status.rawValue)
+        } catch {
+            fail(error, status: nil)
+        }
+    }
+
+    /// Help and version requests print and exit 0; errors print one line and exit with
+    /// `status` (or the parser's code, 1 when it has none).
+    static func fail(_ error: Error, status: Int32?) -> Never {
+        let code = NW.exitCode(for: error)
+        if code == .success {
+            print(NW.fullMessage(for: error))
+            exit(0)
+        }
+        StandardError.writeLine("nw: \(CommandLineError.oneLine(oneLine(NW.message(for: error))))")
+        exit(status ?? (code.rawValue == 0 ? ExitStatus.failure.rawValue : code.rawValue))
     }
 }
 

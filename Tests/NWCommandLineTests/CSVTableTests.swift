@@ -18,17 +18,17 @@ struct CSVTableTests {
     @Test func numbersAreStrictDecimals() throws {
         let t = try table("v\n 1.5 \n0x10\nnan\n1e999\n\n")
         #expect(try t.number(row: 0, column: 0) == 1.5)
-        #expect(throws: CommandLineError("f.csv:3:1: column 'v' should be a number, but is \"0x10\"")) { try t.number(row: 1, column: 0) }
-        #expect(throws: CommandLineError("f.csv:4:1: column 'v' should be a finite number, but is \"nan\"")) { try t.number(row: 2, column: 0) }
+        #expect(throws: CommandLineError("f.csv:3:1: column 'v' should be a number, but is \"0x10\"", status: .dataError)) { try t.number(row: 1, column: 0) }
+        #expect(throws: CommandLineError("f.csv:4:1: column 'v' should be a finite number, but is \"nan\"", status: .dataError)) { try t.number(row: 2, column: 0) }
         #expect(throws: CommandLineError.self) { try t.number(row: 3, column: 0) }
     }
 
     @Test func emptyMiddleLineIsARaggedRow() {
-        #expect(throws: CommandLineError("f.csv:3: has 1 field, but the header has 2")) { try table("a,b\n1,2\n\n3,4\n") }
+        #expect(throws: CommandLineError("f.csv:3: has 1 field, but the header has 2", status: .dataError)) { try table("a,b\n1,2\n\n3,4\n") }
     }
 
     @Test func textAfterClosingQuote() {
-        #expect(throws: CommandLineError("f.csv:2: field 1 has text after its closing quote")) { try table("a\n\"x\"y\n") }
+        #expect(throws: CommandLineError("f.csv:2: field 1 has text after its closing quote", status: .dataError)) { try table("a\n\"x\"y\n") }
     }
 
     @Test func writerQuotesOnlyWhenNeeded() {

@@ -112,7 +112,7 @@ struct FigureCommandTests {
             let result = try NW.run(["plot", "--train", train, "--query", query, "--kernel", "gaussian", "--bandwidth", "2",
                                      "--degree", "1", "--interval", "0.9", "--output", scratch.path("band.svg")] + extra)
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stderr.hasPrefix("nw: noise: σ̂ = "))
+            #expect(result.stderr.hasPrefix("nw: note: noise: σ̂ = "))
             let svg = try #require(scratch.read("band.svg"))
             #expect(isWellFormedXML(svg))
             #expect(svg.components(separatedBy: "<polygon").count == 2, "one band polygon")

@@ -34,7 +34,7 @@ struct LocalPolynomialCommandTests {
                             "--degree", String(degree), "--derivatives", "--se", "--interval", "0.9"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(csvRows(r.stdout)[0] == ["times", "accel", "prediction", "d_times", "se", "lower", "upper"])
-        #expect(r.stderr.hasPrefix("nw: noise: σ̂ = ") && r.stderrLines.count == 1, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("nw: note: noise: σ̂ = ") && r.stderrLines.count == 1, "\(r.stderr)")
         let text = try String(contentsOfFile: Self.mcycle, encoding: .utf8)
         let x = Matrix(column: Self.column(text, "times"))
         let model = try LocalPolynomialRegressor(bandwidth: .width(2), degree: degree).fit(keys: x, targets: Self.column(text, "accel"))

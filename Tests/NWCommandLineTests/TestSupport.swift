@@ -3,7 +3,9 @@ import Testing
 
 /// Runs the real `nw` binary, built next to this test bundle.
 struct NW {
-    static let binary: URL = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("nw")
+    /// $NW_BINARY when set (the portable build runs this corpus), else the build's own `nw`.
+    static let binary: URL = ProcessInfo.processInfo.environment["NW_BINARY"].map { URL(fileURLWithPath: $0) }
+        ?? Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("nw")
 
     struct Result {
         let status: Int32
