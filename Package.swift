@@ -8,7 +8,10 @@ import PackageDescription
 /// (any AVX2 + FMA CPU; `scripts/build-portable.sh`) for full speed.
 let cpuFlags: [SwiftSetting] = {
     guard let cpu = Context.environment["NW_TARGET_CPU"], !cpu.isEmpty else { return [] }
-    return [.unsafeFlags(["-Xcc", "-march=\(cpu)", "-target-cpu", cpu], .when(configuration: .release))]
+    // Swift's code generation takes its CPU features from the clang importer's -march; a
+    // micro-architecture level (x86-64-v3) exists only there, a named CPU also in -target-cpu.
+    let level = cpu.hasPrefix("x86-64-v")
+    return [.unsafeFlags(["-Xcc", "-march=\(cpu)"] + (level ? [] : ["-target-cpu", cpu]), .when(configuration: .release))]
 }()
 
 let package = Package(
