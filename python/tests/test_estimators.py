@@ -162,4 +162,4 @@ def test_the_gil_is_released_during_a_long_predict():
     # before the worker enters C (a few ms); released, it spins all through the call on the
     # other core (n_jobs=1).
     assert elapsed[0] > 0.1, f"the predict was too short to tell ({elapsed[0]:.3f} s)"
-    assert ticks > 0.25 * rate * elapsed[0], f"{ticks} ticks in {elapsed[0]:.3f} s at {rate:.0f} ticks/s alone"
+    assert ticks > 0.1 * rate * elapsed[0], f"{ticks} ticks in {elapsed[0]:.3f} s at {rate:.0f} ticks/s alone"
