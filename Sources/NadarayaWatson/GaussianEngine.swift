@@ -358,11 +358,8 @@ struct QueryBlock<V: EngineVector, let R: Int> {
                     e[r] -= shift
                 }
             }
-            var w = InlineArray<R, V>(repeating: .zero)
-            for r in 0..<R {
-                w[r] = V.exp2NonPositive(e[r])
-                s[r] += w[r]
-            }
+            let w = V.exp2NonPositive(interleaving: e)
+            for r in 0..<R { s[r] += w[r] }
             accumulateValues(P.self, weights: w, into: &t, scratch: tileWeighted, values: Y, key: k, stride: stride, p: p)
             k &+= Self.W
         }

@@ -11,6 +11,13 @@ protocol EngineVector: SIMD, SendableMetatype where Scalar: BinaryFloatingPoint 
     /// (weight 1). So keys far beyond the support contribute exactly nothing.
     static func exp2NonPositive(_ t: Self) -> Self
 
+    /// ``exp2NonPositive(_:)`` of R vectors in lock-step, the same arithmetic: each step of the
+    /// polynomial for every vector before the next, so that R independent multiply-add chains
+    /// overlap. (Written as a loop over single vectors, the register block's exponentials ran one
+    /// after another on AVX2 — an 8-wide double is two ymm registers, too many for the compiler
+    /// to unroll the block — with 2 chains in flight where the two FMA units take 8.)
+    static func exp2NonPositive<let R: Int>(interleaving t: borrowing InlineArray<R, Self>) -> InlineArray<R, Self>
+
     // Comparisons go through these requirements because in generic code `.<` resolves to the
     // standard library's lane-by-lane fallback; in the concrete extensions below it resolves to
     // the vector builtin (one vcmppd).
@@ -70,28 +77,40 @@ extension SIMD8: EngineVector where Scalar == Double {
     /// rounding on each side) over [−1020, 0].
     @inline(__always)
     static func exp2NonPositive(_ t: SIMD8<Double>) -> SIMD8<Double> {
+        exp2NonPositive(interleaving: InlineArray<1, SIMD8<Double>>(repeating: t))[0]
+    }
+
+    @inline(__always)
+    static func exp2NonPositive<let R: Int>(interleaving t: borrowing InlineArray<R, SIMD8<Double>>) -> InlineArray<R, SIMD8<Double>> {
+        // Highest degree first (Horner).
+        let coefficients: InlineArray<12, Double> = [
+            4.4558179083360645e-10, 7.074194297288521e-09, 1.0178057087733941e-07, 1.3215432535912375e-06,
+            1.5252733841556773e-05, 0.00015403530463724353, 0.001333355814640647, 0.009618129107587256,
+            0.055504108664821625, 0.24022650695910158, 0.6931471805599453, 1.0,
+        ]
         let floor = SIMD8<Double>(repeating: -1020)
-        let clamped = t.replacing(with: floor, where: t .< floor)
         // Round to nearest with the 1.5·2⁵² trick: exact for |t| < 2⁵¹; the low bits of
         // `shifted` then hold k in two's complement.
         let magic = SIMD8<Double>(repeating: 6755399441055744.0)
-        let shifted = clamped + magic
-        let r = clamped - (shifted - magic)
-        var p = SIMD8<Double>(repeating: 4.4558179083360645e-10)
-        p = SIMD8(repeating: 7.074194297288521e-09).addingProduct(p, r)
-        p = SIMD8(repeating: 1.0178057087733941e-07).addingProduct(p, r)
-        p = SIMD8(repeating: 1.3215432535912375e-06).addingProduct(p, r)
-        p = SIMD8(repeating: 1.5252733841556773e-05).addingProduct(p, r)
-        p = SIMD8(repeating: 0.00015403530463724353).addingProduct(p, r)
-        p = SIMD8(repeating: 0.001333355814640647).addingProduct(p, r)
-        p = SIMD8(repeating: 0.009618129107587256).addingProduct(p, r)
-        p = SIMD8(repeating: 0.055504108664821625).addingProduct(p, r)
-        p = SIMD8(repeating: 0.24022650695910158).addingProduct(p, r)
-        p = SIMD8(repeating: 0.6931471805599453).addingProduct(p, r)
-        p = SIMD8(repeating: 1.0).addingProduct(p, r)
-        let exponent = unsafeBitCast(shifted, to: SIMD8<UInt64>.self) &<< 52
-        let result = unsafeBitCast(unsafeBitCast(p, to: SIMD8<UInt64>.self) &+ exponent, to: SIMD8<Double>.self)
-        return result - SIMD8(repeating: 0x1p-1020)
+        var shifted = InlineArray<R, SIMD8<Double>>(repeating: .zero), r = shifted, p = shifted
+        for i in 0..<R {
+            let clamped = t[i].replacing(with: floor, where: t[i] .< floor)
+            shifted[i] = clamped + magic
+            r[i] = clamped - (shifted[i] - magic)
+            p[i] = SIMD8(repeating: coefficients[0])
+        }
+        // Straight-line steps, not a loop over k: with constant indices throughout, p and r stay
+        // in registers (a loop kept them on the stack, a load and a store per multiply-add).
+        hornerStep(&p, r, coefficients[1]); hornerStep(&p, r, coefficients[2]); hornerStep(&p, r, coefficients[3])
+        hornerStep(&p, r, coefficients[4]); hornerStep(&p, r, coefficients[5]); hornerStep(&p, r, coefficients[6])
+        hornerStep(&p, r, coefficients[7]); hornerStep(&p, r, coefficients[8]); hornerStep(&p, r, coefficients[9])
+        hornerStep(&p, r, coefficients[10]); hornerStep(&p, r, coefficients[11])
+        for i in 0..<R {
+            let exponent = unsafeBitCast(shifted[i], to: SIMD8<UInt64>.self) &<< 52
+            p[i] = unsafeBitCast(unsafeBitCast(p[i], to: SIMD8<UInt64>.self) &+ exponent, to: SIMD8<Double>.self)
+                - SIMD8(repeating: 0x1p-1020)
+        }
+        return p
     }
 }
 
@@ -129,22 +148,40 @@ extension SIMD16: EngineVector where Scalar == Float {
     /// −124: tested ≤ 2 ulp of `Float` over [−124, 0].
     @inline(__always)
     static func exp2NonPositive(_ t: SIMD16<Float>) -> SIMD16<Float> {
-        let floor = SIMD16<Float>(repeating: -124)
-        let clamped = t.replacing(with: floor, where: t .< floor)
-        let magic = SIMD16<Float>(repeating: 12582912.0) // 1.5·2²³
-        let shifted = clamped + magic
-        let r = clamped - (shifted - magic)
-        var p = SIMD16<Float>(repeating: 0.0001546144469856913)
-        p = SIMD16(repeating: 0.0013400428177615838).addingProduct(p, r)
-        p = SIMD16(repeating: 0.009618056678524637).addingProduct(p, r)
-        p = SIMD16(repeating: 0.05550327226670302).addingProduct(p, r)
-        p = SIMD16(repeating: 0.24022650922288757).addingProduct(p, r)
-        p = SIMD16(repeating: 0.6931472067028326).addingProduct(p, r)
-        p = SIMD16(repeating: 1.0).addingProduct(p, r)
-        let exponent = unsafeBitCast(shifted, to: SIMD16<UInt32>.self) &<< 23
-        let result = unsafeBitCast(unsafeBitCast(p, to: SIMD16<UInt32>.self) &+ exponent, to: SIMD16<Float>.self)
-        return result - SIMD16(repeating: 0x1p-124)
+        exp2NonPositive(interleaving: InlineArray<1, SIMD16<Float>>(repeating: t))[0]
     }
+
+    @inline(__always)
+    static func exp2NonPositive<let R: Int>(interleaving t: borrowing InlineArray<R, SIMD16<Float>>) -> InlineArray<R, SIMD16<Float>> {
+        let coefficients: InlineArray<7, Float> = [
+            0.0001546144469856913, 0.0013400428177615838, 0.009618056678524637, 0.05550327226670302,
+            0.24022650922288757, 0.6931472067028326, 1.0,
+        ]
+        let floor = SIMD16<Float>(repeating: -124)
+        let magic = SIMD16<Float>(repeating: 12582912.0) // 1.5·2²³
+        var shifted = InlineArray<R, SIMD16<Float>>(repeating: .zero), r = shifted, p = shifted
+        for i in 0..<R {
+            let clamped = t[i].replacing(with: floor, where: t[i] .< floor)
+            shifted[i] = clamped + magic
+            r[i] = clamped - (shifted[i] - magic)
+            p[i] = SIMD16(repeating: coefficients[0])
+        }
+        hornerStep(&p, r, coefficients[1]); hornerStep(&p, r, coefficients[2]); hornerStep(&p, r, coefficients[3])
+        hornerStep(&p, r, coefficients[4]); hornerStep(&p, r, coefficients[5]); hornerStep(&p, r, coefficients[6])
+        for i in 0..<R {
+            let exponent = unsafeBitCast(shifted[i], to: SIMD16<UInt32>.self) &<< 23
+            p[i] = unsafeBitCast(unsafeBitCast(p[i], to: SIMD16<UInt32>.self) &+ exponent, to: SIMD16<Float>.self)
+                - SIMD16(repeating: 0x1p-124)
+        }
+        return p
+    }
+}
+
+/// One Horner step p ← c + p·r for each of R vectors.
+@inline(__always)
+func hornerStep<V: EngineVector, let R: Int>(_ p: inout InlineArray<R, V>, _ r: borrowing InlineArray<R, V>, _ c: V.Scalar) {
+    let c = V(repeating: c)
+    for i in 0..<R { p[i] = c.addingProduct(p[i], r[i]) }
 }
 
 /// √x for finite x ≥ 0 within about 1 ulp, in plain vector arithmetic (the standard library's
