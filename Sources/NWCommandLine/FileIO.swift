@@ -5,23 +5,13 @@ import Darwin
 #endif
 
 /// read(2) and write(2) by the same name on Linux and macOS.
-@inline(__always)
-func readBytes(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.read(fd, buffer, count)
-    #else
-    Darwin.read(fd, buffer, count)
-    #endif
-}
-
-@inline(__always)
-func writeBytes(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, buffer, count)
-    #else
-    Darwin.write(fd, buffer, count)
-    #endif
-}
+#if canImport(Glibc)
+let readBytes: @Sendable (Int32, UnsafeMutableRawPointer?, Int) -> Int = Glibc.read
+let writeBytes: @Sendable (Int32, UnsafeRawPointer?, Int) -> Int = Glibc.write
+#else
+let readBytes: @Sendable (Int32, UnsafeMutableRawPointer?, Int) -> Int = Darwin.read
+let writeBytes: @Sendable (Int32, UnsafeRawPointer?, Int) -> Int = Darwin.write
+#endif
 
 /// The temporary files of uncommitted ``AtomicFile``s, removed if SIGINT, SIGTERM or SIGHUP
 /// ends the run (then the process exits 128 + signal). The table is fixed C memory, so the
@@ -144,12 +134,16 @@ final class AtomicFile {
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         temporaryPath = "\(directory).\(name).nw-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
+        // Registered before it exists, so that a signal at any moment after the creation finds it.
+        slot = TemporaryFiles.add(temporaryPath)
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL, 0o666)
         guard fd >= 0 else {
-            throw CommandLineError.file(path, "cannot create: \(String(cString: strerror(errno)))", status: .cannotCreate)
+            let reason = String(cString: strerror(errno))
+            TemporaryFiles.remove(slot)
+            slot = nil
+            throw CommandLineError.file(path, "cannot create: \(reason)", status: .cannotCreate)
         }
         close(fd)
-        slot = TemporaryFiles.add(temporaryPath)
     }
 
     /// Writes `bytes` and renames the temporary file over the target.

@@ -18,6 +18,17 @@ protocol EngineVector: SIMD, SendableMetatype where Scalar: BinaryFloatingPoint 
     /// to unroll the block — with 2 chains in flight where the two FMA units take 8.)
     static func exp2NonPositive<let R: Int>(interleaving t: borrowing InlineArray<R, Self>) -> InlineArray<R, Self>
 
+    /// F: where ``exp2NonPositive(_:)`` clamps t.
+    static var exp2Floor: Scalar { get }
+    /// 2^F: what ``exp2NonPositive(_:)`` subtracts.
+    static var exp2FloorPower: Scalar { get }
+    /// 1.5·2^(mantissa bits): t + magic rounds t to an integer held in the low bits.
+    static var roundingMagic: Scalar { get }
+    /// 2^r for r ∈ [−½, ½] in each of R vectors, by this precision's polynomial.
+    static func exp2Reduced<let R: Int>(_ r: borrowing InlineArray<R, Self>) -> InlineArray<R, Self>
+    /// p·2^k, with k in the low bits of `rounded` (t + magic), by an integer add to the exponent.
+    static func scaled(_ p: Self, byExponentIn rounded: Self) -> Self
+
     // Comparisons go through these requirements because in generic code `.<` resolves to the
     // standard library's lane-by-lane fallback; in the concrete extensions below it resolves to
     // the vector builtin (one vcmppd).
@@ -75,42 +86,32 @@ extension SIMD8: EngineVector where Scalar == Double {
     /// which the final subtraction (an add-port operation, off the multiply-add ports that bound
     /// the engines' loops) turns into 0. Tested ≤ 2 ulp against libm's exp2 − 2⁻¹⁰²⁰ (one more
     /// rounding on each side) over [−1020, 0].
-    @inline(__always)
-    static func exp2NonPositive(_ t: SIMD8<Double>) -> SIMD8<Double> {
-        exp2NonPositive(interleaving: InlineArray<1, SIMD8<Double>>(repeating: t))[0]
-    }
+    static var exp2Floor: Double { -1020 }
+    static var exp2FloorPower: Double { 0x1p-1020 }
+    static var roundingMagic: Double { 6755399441055744.0 }
 
     @inline(__always)
-    static func exp2NonPositive<let R: Int>(interleaving t: borrowing InlineArray<R, SIMD8<Double>>) -> InlineArray<R, SIMD8<Double>> {
+    static func exp2Reduced<let R: Int>(_ r: borrowing InlineArray<R, SIMD8<Double>>) -> InlineArray<R, SIMD8<Double>> {
         // Highest degree first (Horner).
         let coefficients: InlineArray<12, Double> = [
             4.4558179083360645e-10, 7.074194297288521e-09, 1.0178057087733941e-07, 1.3215432535912375e-06,
             1.5252733841556773e-05, 0.00015403530463724353, 0.001333355814640647, 0.009618129107587256,
             0.055504108664821625, 0.24022650695910158, 0.6931471805599453, 1.0,
         ]
-        let floor = SIMD8<Double>(repeating: -1020)
-        // Round to nearest with the 1.5·2⁵² trick: exact for |t| < 2⁵¹; the low bits of
-        // `shifted` then hold k in two's complement.
-        let magic = SIMD8<Double>(repeating: 6755399441055744.0)
-        var shifted = InlineArray<R, SIMD8<Double>>(repeating: .zero), r = shifted, p = shifted
-        for i in 0..<R {
-            let clamped = t[i].replacing(with: floor, where: t[i] .< floor)
-            shifted[i] = clamped + magic
-            r[i] = clamped - (shifted[i] - magic)
-            p[i] = SIMD8(repeating: coefficients[0])
-        }
+        var p = InlineArray<R, SIMD8<Double>>(repeating: SIMD8(repeating: coefficients[0]))
         // Straight-line steps, not a loop over k: with constant indices throughout, p and r stay
         // in registers (a loop kept them on the stack, a load and a store per multiply-add).
         hornerStep(&p, r, coefficients[1]); hornerStep(&p, r, coefficients[2]); hornerStep(&p, r, coefficients[3])
         hornerStep(&p, r, coefficients[4]); hornerStep(&p, r, coefficients[5]); hornerStep(&p, r, coefficients[6])
         hornerStep(&p, r, coefficients[7]); hornerStep(&p, r, coefficients[8]); hornerStep(&p, r, coefficients[9])
         hornerStep(&p, r, coefficients[10]); hornerStep(&p, r, coefficients[11])
-        for i in 0..<R {
-            let exponent = unsafeBitCast(shifted[i], to: SIMD8<UInt64>.self) &<< 52
-            p[i] = unsafeBitCast(unsafeBitCast(p[i], to: SIMD8<UInt64>.self) &+ exponent, to: SIMD8<Double>.self)
-                - SIMD8(repeating: 0x1p-1020)
-        }
         return p
+    }
+
+    @inline(__always)
+    static func scaled(_ p: SIMD8<Double>, byExponentIn rounded: SIMD8<Double>) -> SIMD8<Double> {
+        let exponent = unsafeBitCast(rounded, to: SIMD8<UInt64>.self) &<< 52
+        return unsafeBitCast(unsafeBitCast(p, to: SIMD8<UInt64>.self) &+ exponent, to: SIMD8<Double>.self)
     }
 }
 
@@ -144,35 +145,57 @@ extension SIMD16: EngineVector where Scalar == Float {
         return anyLane(mask)
     }
 
-    /// As the double version with a degree-6 polynomial (approximation error 2.5·10⁻⁹), floor
-    /// −124: tested ≤ 2 ulp of `Float` over [−124, 0].
-    @inline(__always)
-    static func exp2NonPositive(_ t: SIMD16<Float>) -> SIMD16<Float> {
-        exp2NonPositive(interleaving: InlineArray<1, SIMD16<Float>>(repeating: t))[0]
-    }
+    static var exp2Floor: Float { -124 }
+    static var exp2FloorPower: Float { 0x1p-124 }
+    static var roundingMagic: Float { 12582912.0 } // 1.5·2²³
 
+    /// A degree-6 polynomial (approximation error 2.5·10⁻⁹): ``exp2NonPositive(_:)`` is tested
+    /// ≤ 2 ulp of `Float` over [−124, 0].
     @inline(__always)
-    static func exp2NonPositive<let R: Int>(interleaving t: borrowing InlineArray<R, SIMD16<Float>>) -> InlineArray<R, SIMD16<Float>> {
+    static func exp2Reduced<let R: Int>(_ r: borrowing InlineArray<R, SIMD16<Float>>) -> InlineArray<R, SIMD16<Float>> {
         let coefficients: InlineArray<7, Float> = [
             0.0001546144469856913, 0.0013400428177615838, 0.009618056678524637, 0.05550327226670302,
             0.24022650922288757, 0.6931472067028326, 1.0,
         ]
-        let floor = SIMD16<Float>(repeating: -124)
-        let magic = SIMD16<Float>(repeating: 12582912.0) // 1.5·2²³
-        var shifted = InlineArray<R, SIMD16<Float>>(repeating: .zero), r = shifted, p = shifted
-        for i in 0..<R {
-            let clamped = t[i].replacing(with: floor, where: t[i] .< floor)
-            shifted[i] = clamped + magic
-            r[i] = clamped - (shifted[i] - magic)
-            p[i] = SIMD16(repeating: coefficients[0])
-        }
+        var p = InlineArray<R, SIMD16<Float>>(repeating: SIMD16(repeating: coefficients[0]))
         hornerStep(&p, r, coefficients[1]); hornerStep(&p, r, coefficients[2]); hornerStep(&p, r, coefficients[3])
         hornerStep(&p, r, coefficients[4]); hornerStep(&p, r, coefficients[5]); hornerStep(&p, r, coefficients[6])
+        return p
+    }
+
+    @inline(__always)
+    static func scaled(_ p: SIMD16<Float>, byExponentIn rounded: SIMD16<Float>) -> SIMD16<Float> {
+        let exponent = unsafeBitCast(rounded, to: SIMD16<UInt32>.self) &<< 23
+        return unsafeBitCast(unsafeBitCast(p, to: SIMD16<UInt32>.self) &+ exponent, to: SIMD16<Float>.self)
+    }
+}
+
+extension EngineVector {
+    /// 2^t = 2^k · 2^r with k = round(t), r = t − k ∈ [−½, ½]: 2^r by the precision's polynomial
+    /// (double: degree 11, Chebyshev interpolation, approximation error 4·10⁻¹⁸), then k added to
+    /// the exponent bits. t is clamped at F (−1020 or −124), where the polynomial gives exactly 1
+    /// and the result exactly 2^F, which the final subtraction (an add-port operation, off the
+    /// multiply-add ports that bound the engines' loops) turns into 0. Tested ≤ 2 ulp against
+    /// libm's exp2 − 2^F (one more rounding on each side) over [F, 0].
+    @inline(__always)
+    static func exp2NonPositive(_ t: Self) -> Self {
+        exp2NonPositive(interleaving: InlineArray<1, Self>(repeating: t))[0]
+    }
+
+    @inline(__always)
+    static func exp2NonPositive<let R: Int>(interleaving t: borrowing InlineArray<R, Self>) -> InlineArray<R, Self> {
+        let floor = Self(repeating: exp2Floor), magic = Self(repeating: roundingMagic)
+        // Round to nearest with the magic number: exact for |t| < 2^(mantissa bits − 1); the low
+        // bits of `rounded` then hold k in two's complement.
+        var rounded = InlineArray<R, Self>(repeating: .zero), r = rounded
         for i in 0..<R {
-            let exponent = unsafeBitCast(shifted[i], to: SIMD16<UInt32>.self) &<< 23
-            p[i] = unsafeBitCast(unsafeBitCast(p[i], to: SIMD16<UInt32>.self) &+ exponent, to: SIMD16<Float>.self)
-                - SIMD16(repeating: 0x1p-124)
+            let clamped = maximum(t[i], floor)
+            rounded[i] = clamped + magic
+            r[i] = clamped - (rounded[i] - magic)
         }
+        var p = exp2Reduced(r)
+        let offset = Self(repeating: exp2FloorPower)
+        for i in 0..<R { p[i] = scaled(p[i], byExponentIn: rounded[i]) - offset }
         return p
     }
 }
