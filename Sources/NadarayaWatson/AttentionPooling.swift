@@ -157,12 +157,11 @@ struct AttentionPooling: Sendable {
     func states(_ queries: Matrix) throws -> [MomentState] {
         try validate(queries)
         let flat = MomentEngine.states(.pooling(problem), queries: queries, threads: threads)
-        let width = valueRanges.count, M = flat.count
+        // With weights, pooled column 0 is sᵢ/2ᵏ: S is its sum, and the values follow it.
+        let width = valueRanges.count, M = flat.count, offset = weighted ? 1 : 0, sums = flat.sums
         return (0..<queries.rows).map { i in
-            let sums = flat.sums
             var out = [Double](repeating: 0, count: 1 + width)
-            out[0] = (weighted ? sums[i * M + 1] : sums[i * M]) * weightScale
-            let offset = weighted ? 1 : 0
+            out[0] = sums[i * M + offset] * weightScale
             for c in 0..<width { out[1 + c] = sums[i * M + 1 + offset + c] * weightScale * (valueScales?[c] ?? 1) }
             return MomentState(shift: flat.shifts[i], sums: out)
         }

@@ -62,7 +62,8 @@ enum Engine: Equatable {
     /// - Complexity: O(1).
     static func choose(for problem: MomentProblem) -> Engine {
         let attention = problem.attention, set = problem.moments
-        guard choose(for: attention, task: .moments) == .gaussianMoments else { return choose(for: attention, task: .moments) }
+        let family = choose(for: attention, task: .moments)
+        guard family == .gaussianMoments else { return family }
         let pooling = set.degree == 0 && !set.scores && !set.monomials.squaresOnly && set.responseWidth == attention.values.width
         if pooling && problem.logWeights == nil && !problem.leaveOneOut && problem.kernelPower == 1 { return .gaussian }
         return set.responseWidth == 1 ? .gaussianMoments : .plainMoments(indexed: false)
