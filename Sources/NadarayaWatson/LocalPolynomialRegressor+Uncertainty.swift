@@ -93,6 +93,7 @@ extension FittedLocalPolynomialRegressor {
     ///   (a fit that interpolates its data leaves no degrees of freedom for the noise).
     /// - Complexity: O(n²·(d + M)): every training row is a query, twice.
     public func noise() throws -> SmootherNoise {
+        try requireContinuous("the noise estimate and standard errors")
         let keys = problem.keys, n = problem.keyCount
         let fitted = try evaluate(keys, derivatives: false).values
         let (norms, diagonal) = try weightNorms(keys, selfWeights: true)
@@ -118,6 +119,7 @@ extension FittedLocalPolynomialRegressor {
     /// - Parameter noise: σ̂ from ``noise()`` (computed when nil).
     /// - Complexity: O(m·n·(d + M)), plus ``noise()`` when it is computed here.
     public func standardErrors(_ queries: Matrix, noise: SmootherNoise? = nil) throws -> [Double] {
+        try requireContinuous("standard errors")
         let sigma = try (noise ?? self.noise()).sigma
         return try weightNorms(queries).squaredNorms.map { sigma * $0.squareRoot() }
     }
@@ -136,6 +138,7 @@ extension FittedLocalPolynomialRegressor {
     /// - Complexity: as ``standardErrors(_:noise:)`` plus a prediction.
     public func confidenceInterval(_ queries: Matrix, level: Double, noise: SmootherNoise? = nil) throws
         -> (lower: [Double], upper: [Double]) {
+        try requireContinuous("confidence intervals")
         guard level > 0, level < 1 else {
             throw NadarayaWatsonError.invalidArgument("the level should be between 0 and 1 (such as 0.95), but is \(level)")
         }

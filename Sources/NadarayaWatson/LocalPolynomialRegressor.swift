@@ -37,6 +37,12 @@ public struct LocalPolynomialRegressor: Sendable {
     public var threads: Int?
     /// With ``Bandwidth/crossValidation``: called after each evaluation of the search.
     public var selectionProgress: SelectionProgress?
+    /// What each feature holds (empty: every feature continuous). With categorical or ordered
+    /// features the attention weight is the continuous kernel over the continuous features times
+    /// the discrete kernels (``FeatureKind``), the polynomial runs over the continuous features
+    /// only, and the bandwidth lists h or λ per feature (cross-validation selects both). Standard
+    /// errors, intervals, smoother weights and derivatives need continuous features only.
+    public var featureKinds: [FeatureKind] = []
 
     /// The largest supported degree.
     public static let maximumDegree = 3
@@ -69,6 +75,9 @@ public struct LocalPolynomialRegressor: Sendable {
         try Validation.requireFinite(Matrix(column: targets), as: .values)
         if let threads, threads < 1 {
             throw NadarayaWatsonError.invalidArgument("threads should be at least 1, but is \(threads)")
+        }
+        if featureKinds.contains(where: \.isDiscrete) {
+            return try fitMixed(keys: keys, targets: targets, sampleWeights: sampleWeights)
         }
         if degree == 0 {
             // Nadaraya–Watson itself: its fused engines (identical results), the moment engine only
@@ -116,8 +125,18 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     let emptyPolicy: EmptyNeighbourhoodPolicy
     let threads: Int
 
-    /// The widths in use, one per feature.
-    public var bandwidths: [Double] { problem.bandwidths }
+    /// With categorical or ordered features: the mixed-kernel fit that predicts.
+    var mixed: MixedModel? = nil
+
+    /// The widths in use, one per feature (with discrete features: h or λ per feature).
+    public var bandwidths: [Double] { mixed?.bandwidths ?? problem.bandwidths }
+
+    /// Throws where a method needs every feature continuous.
+    func requireContinuous(_ what: String) throws {
+        guard mixed == nil else {
+            throw NadarayaWatsonError.invalidArgument("\(what) need every feature continuous, but some are categorical or ordered")
+        }
+    }
 
     /// f̂(q) for each query row (m × d).
     ///
@@ -125,6 +144,7 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     ///   only the keys in each support, through an index).
     public func predict(_ queries: Matrix) throws -> [Double] {
         if let nadarayaWatson { return try nadarayaWatson.predict(queries).elements }
+        if let mixed { return try mixed.estimates(mixed.parts(queries), degree: degree).elements }
         return try evaluate(queries, derivatives: false).values
     }
 
@@ -132,6 +152,7 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     /// Nadaraya–Watson estimate for degree 0); 0 for a query under the `mean` or `nearest`
     /// policy, NaN under `nan`.
     public func predictWithDerivatives(_ queries: Matrix) throws -> (values: [Double], derivatives: Matrix) {
+        try requireContinuous("derivatives")
         let result = try evaluate(queries, derivatives: true)
         return (try nadarayaWatson?.predict(queries).elements ?? result.values, result.derivatives)
     }
@@ -227,6 +248,7 @@ public struct FittedLocalPolynomialRegressor: Sendable {
     ///
     /// - Complexity: O(m·n·(d + p)) time, O(m·n) memory.
     public func smootherWeights(_ queries: Matrix) throws -> Matrix {
+        try requireContinuous("smoother weights")
         if let nadarayaWatson { return try nadarayaWatson.attentionWeights(queries) }
         let (states, set, isNaN) = try smootherStates(queries)
         let n = problem.keyCount, N = originalRowCount, keptRows = self.keptRows

@@ -26,6 +26,13 @@ public struct ParzenDensity: Sendable {
     public var bandwidth: Bandwidth
     /// Worker threads; nil uses every core. Results do not depend on it.
     public var threads: Int?
+    /// What each coordinate holds (empty: every one continuous): with categorical or ordered
+    /// coordinates p̂ is a mixed density, the continuous kernel times the discrete kernels
+    /// (``FeatureKind``), each summing to 1 over its categories.
+    public var featureKinds: [FeatureKind] = []
+    /// With ``Bandwidth/crossValidation`` (the leave-one-out likelihood): called after each
+    /// evaluation of the search.
+    public var selectionProgress: SelectionProgress?
 
     public init(kernel: Kernel = .gaussian, form: KernelForm = .radial, bandwidth: Bandwidth, threads: Int? = nil) {
         self.kernel = kernel
@@ -50,14 +57,18 @@ public struct ParzenDensity: Sendable {
         guard samples.rows > 0 else { throw NadarayaWatsonError.noKeys }
         guard samples.columns > 0 else { throw NadarayaWatsonError.noFeatures }
         try Validation.requireFinite(samples, as: .keys)
-        let d = samples.columns
-        guard let c = kernel.normalizingConstant(dimension: d, form: form) else {
+        // The continuous coordinates' kernel must integrate (none: a pure probability mass).
+        let d = featureKinds.isEmpty ? samples.columns : featureKinds.filter { !$0.isDiscrete }.count
+        guard let c = d == 0 ? 1 : kernel.normalizingConstant(dimension: d, form: form) else {
             let why = kernel == .constant ? "it is 1 everywhere and does not integrate"
                 : "its tail 1/r² is too heavy to integrate over ℝ^\(d); use --form product"
             throw NadarayaWatsonError.invalidArgument("the \(kernel.rawValue) kernel (\(form.rawValue)) has no density: \(why)")
         }
         let kept = try SampleWeights(sampleWeights, count: samples.rows)
         let samples = kept.select(samples)
+        if featureKinds.contains(where: \.isDiscrete) || bandwidth == .crossValidation {
+            return try fitMixed(samples: samples, weights: kept.weights)
+        }
         let h = try bandwidth.resolve(for: samples, weights: kept.weights).widths
         let problem = AttentionProblem(kernel: kernel, form: form, keys: samples, bandwidths: h,
                                        values: .dense(Matrix(rows: samples.rows, columns: 1)))
@@ -76,14 +87,22 @@ public struct FittedParzenDensity: Sendable {
     /// ln sᵢ of the kept samples, or nil for unit weights.
     let logWeights: [Double]?
     let threads: Int
+    /// With categorical or ordered coordinates: the mixed model that evaluates.
+    var mixed: MixedModel? = nil
+    /// The negative leave-one-out log-likelihood per unit weight at ``bandwidths`` when
+    /// ``Bandwidth/crossValidation`` chose them.
+    public internal(set) var crossValidationScore: Double?
 
-    /// The widths in use, one per feature.
-    public var bandwidths: [Double] { problem.bandwidths }
+    /// The widths in use, one per feature (with discrete coordinates: h or λ per coordinate).
+    public var bandwidths: [Double] { mixed?.bandwidths ?? problem.bandwidths }
 
     /// ln p̂(x) for each row of `points` (m × d): finite, or −∞ where every kernel term is 0.
     ///
     /// - Complexity: O(m·n·d) time, O((n + m)·d) memory.
     public func logDensity(_ points: Matrix) throws -> [Double] {
+        if let mixed {
+            return mixed.logDensities(try mixed.parts(points), logNormalization: logScale)
+        }
         guard points.columns == problem.featureCount else {
             throw NadarayaWatsonError.featureCountMismatch(expected: problem.featureCount, actual: points.columns)
         }
@@ -106,6 +125,40 @@ public struct FittedParzenDensity: Sendable {
     /// - Complexity: O(m·n·d) time, O((n + m)·d) memory.
     public func density(_ points: Matrix) throws -> [Double] {
         try logDensity(points).map { Double.exp($0) }
+    }
+}
+
+extension ParzenDensity {
+    /// ln c_{d_c} − Σ ln hⱼ: the continuous kernel's normalisation (0 without continuous features).
+    func logNormalization(_ widths: [Double]) -> Double {
+        guard !widths.isEmpty, let c = kernel.normalizingConstant(dimension: widths.count, form: form) else { return 0 }
+        return Double.log(c) - widths.reduce(0) { $0 + Double.log($1) }
+    }
+
+    /// Discrete coordinates or the likelihood cross-validation (``MixedCrossValidation``): the
+    /// mixed model, which continuous coordinates alone leave for the fused engines once the widths
+    /// are chosen.
+    func fitMixed(samples: Matrix, weights: [Double]?) throws -> FittedParzenDensity {
+        let kinds = featureKinds.isEmpty ? Array(repeating: FeatureKind.continuous, count: samples.columns) : featureKinds
+        let normalization = { [self] (h: [Double]) in logNormalization(h) }
+        let (model, score) = try MixedModel.fit(kernel: kernel, form: form, kinds: kinds, keys: samples,
+                                                values: .dense(Matrix(rows: samples.rows, columns: 1)), weights: weights,
+                                                bandwidth: bandwidth, emptyPolicy: .nan, threads: threads,
+                                                criterion: .likelihood(logNormalization: normalization),
+                                                progress: selectionProgress)
+        var continuous = self
+        continuous.featureKinds = []
+        continuous.bandwidth = .widths(model.widths)
+        if !model.layout.hasDiscrete {
+            var fitted = try continuous.fit(samples: samples, sampleWeights: weights)
+            fitted.crossValidationScore = score
+            return fitted
+        }
+        var fitted = FittedParzenDensity(problem: model.continuousProblem, logScale: logNormalization(model.widths),
+                                         logWeights: model.problem.logWeights, threads: model.threads)
+        fitted.mixed = model
+        fitted.crossValidationScore = score
+        return fitted
     }
 }
 

@@ -132,6 +132,7 @@ extension FittedLocalPolynomialRegressor {
     ///   O(B·n/8 + m) memory.
     public func bootstrapBand(_ queries: Matrix, level: Double, bootstrap: WildBootstrap, band: BandKind = .pointwise,
                               noise: SmootherNoise? = nil) throws -> BootstrapBand {
+        try requireContinuous("bootstrap bands")
         guard level > 0, level < 1 else {
             throw NadarayaWatsonError.invalidArgument("the level should be between 0 and 1 (such as 0.95), but is \(level)")
         }
