@@ -61,10 +61,11 @@ enum SelectionReport {
     }
 
     /// Clears the progress line and reports the score, when cross-validation chose the widths.
-    static func finish(score: Double?, bandwidths: [Double]) {
+    /// `criterion` names the score: least squares (regression), cross-entropy, log-likelihood.
+    static func finish(score: Double?, bandwidths: [Double], criterion: String = "least-squares") {
         guard let score else { return }
         if isatty(2) != 0 { StandardError.write("\r\u{1B}[K") }
-        StandardError.note("cv: leave-one-out score \(NumberFormat.roundTrip(score)) at h = \(bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
+        StandardError.note("cv: leave-one-out score \(NumberFormat.roundTrip(score)) (\(criterion)) at h = \(bandwidths.map(NumberFormat.roundTrip).joined(separator: ","))")
     }
 }
 

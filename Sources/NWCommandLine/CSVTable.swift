@@ -7,7 +7,8 @@ import Dispatch
 import NadarayaWatson
 
 /// A parsed CSV file (RFC 4180): a header row and equally long data rows, with the physical
-/// line on which each row starts, for error messages.
+/// line on which each row starts, for error messages. The delimiter is a comma by default, any
+/// one ASCII byte on request (a tab, a semicolon).
 ///
 /// Fields are stored unescaped and NUL-terminated in one byte buffer, so numbers parse straight
 /// from it and text copies through byte for byte. Accepts LF or CRLF line ends, a UTF-8 byte
@@ -20,8 +21,11 @@ struct CSVTable {
     /// The name used in error messages.
     let file: String
     let header: [String]
-    /// Data rows (the header excluded).
-    let rowCount: Int
+    /// Data rows (the header excluded; after ``keepingRows(_:)``, the rows kept).
+    var rowCount: Int { rowMap?.count ?? physicalRowCount }
+    private let physicalRowCount: Int
+    /// The parsed rows this table shows, in order (nil: all).
+    private var rowMap: [Int]? = nil
     var columnCount: Int { header.count }
     /// Unescaped fields, each followed by a NUL byte.
     private let text: [UInt8]
@@ -35,14 +39,14 @@ struct CSVTable {
     /// - Throws: ``CommandLineError`` for an empty file, an unterminated quote, text after a
     ///   closing quote, or a row whose field count differs from the header's.
     /// - Complexity: O(bytes.count).
-    init(bytes input: [UInt8], file: String) throws {
+    init(bytes input: [UInt8], file: String, delimiter: UInt8 = UInt8(ascii: ",")) throws {
         self.file = file
         var text: [UInt8] = []
         text.reserveCapacity(input.count + input.count / 4 + 16)
         var starts: [Int] = []
         var lines: [Int] = []
         var rowFieldCounts: [Int] = []
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        let quote = UInt8(ascii: "\""), comma = delimiter, lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         var i = input.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         let end = input.count
         var line = 1
@@ -114,22 +118,44 @@ struct CSVTable {
         for (row, count) in rowFieldCounts.enumerated().dropFirst() where count != headerFields {
             throw CommandLineError.line(file, lines[row], "has \(count) field\(count == 1 ? "" : "s"), but the header has \(headerFields)")
         }
-        self.rowCount = rowFieldCounts.count - 1
+        self.physicalRowCount = rowFieldCounts.count - 1
         self.lines = Array(lines.dropFirst())
     }
 
+    /// The same file showing only the data rows `rows` (indices into this table's rows, in
+    /// order): line numbers and bytes as read.
+    func keepingRows(_ rows: [Int]) -> CSVTable {
+        var copy = self
+        copy.rowMap = rows.map { physical($0) }
+        return copy
+    }
+
+    @inline(__always)
+    private func physical(_ row: Int) -> Int { rowMap?[row] ?? row }
+
     /// The physical line of data row `row` (0-based), for messages.
-    func line(ofRow row: Int) -> Int { lines[row] }
+    func line(ofRow row: Int) -> Int { lines[physical(row)] }
+
+    /// Whether a data cell is missing: empty (after spaces), `NA`, `nan` or `NaN`, as R, pandas
+    /// and NumPy write missing values.
+    func isMissing(row: Int, column: Int) -> Bool {
+        var cell = bytes(row: row, column: column)
+        while cell.first == UInt8(ascii: " ") { cell = cell.dropFirst() }
+        while cell.last == UInt8(ascii: " ") { cell = cell.dropLast() }
+        return cell.isEmpty || Self.missingTokens.contains { $0.elementsEqual(cell) }
+    }
+
+    static let missingTokens: [[UInt8]] = ["NA", "nan", "NaN"].map { Array($0.utf8) }
 
     /// The text of a data cell.
     func string(row: Int, column: Int) -> String {
-        let f = (row + 1) * columnCount + column
+        let f = (physical(row) + 1) * columnCount + column
         return String(decoding: text[starts[f]..<(starts[f + 1] - 1)], as: UTF8.self)
     }
 
     /// The raw bytes of a data cell (no NUL).
     func bytes(row: Int, column: Int) -> ArraySlice<UInt8> {
-        let f = (row + 1) * columnCount + column
+        let f = (physical(row) + 1) * columnCount + column
         return text[starts[f]..<(starts[f + 1] - 1)]
     }
 
@@ -138,7 +164,7 @@ struct CSVTable {
     /// - Throws: ``CommandLineError`` naming the line and column for an empty cell, text that is
     ///   not a number, or `nan`/`inf`.
     func number(row: Int, column: Int) throws -> Double {
-        let f = (row + 1) * columnCount + column
+        let f = (physical(row) + 1) * columnCount + column
         var a = starts[f], b = starts[f + 1] - 1
         while a < b, text[a] == UInt8(ascii: " ") { a += 1 }
         while b > a, text[b - 1] == UInt8(ascii: " ") { b -= 1 }
@@ -154,12 +180,14 @@ struct CSVTable {
             problem = "is empty; it should be a number"
         } else if value != nil {
             problem = "should be a finite number, but \(quoted(cell)) overflows"
+        } else if cell.trimmingSpaces == "NA" {
+            problem = "is missing (\"NA\"); it should be a number (--missing drop leaves such rows out)"
         } else if ["nan", "inf", "infinity", "+inf", "-inf", "+infinity", "-infinity"].contains(cell.lowercased().trimmingSpaces) {
             problem = "should be a finite number, but is \(quoted(cell))"
         } else {
             problem = "should be a number, but is \(quoted(cell))"
         }
-        throw CommandLineError.cell(file, line: lines[row], column: column, name: header[column], problem)
+        throw CommandLineError.cell(file, line: line(ofRow: row), column: column, name: header[column], problem)
     }
 
     /// All data rows of `columns` as an n × columns.count matrix, parsed on all cores.

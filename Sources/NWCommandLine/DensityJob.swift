@@ -25,9 +25,6 @@ public struct DensityOptions: Sendable {
 extension DensityOptions {
     /// The checks across options, before any file is read.
     public func validate() throws {
-        if bandwidth == .method(.cv) {
-            throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); for a density give numbers, scott or silverman")
-        }
         if columns.target != nil {
             throw CommandLineError.option("--target", "does not apply to a density: every selected TRAIN column is a coordinate")
         }
@@ -45,13 +42,18 @@ public enum DensityJob {
         let names = training.featureNames
         let samples = try training.keys()
         let sampleWeights = try training.sampleWeights()
-        let query = try QueryData(path: options.query, features: names, trainFile: options.train)
-        let points = try query.queries()
+        let query = try QueryData(path: options.query, features: names, trainFile: options.train, format: options.columns.format)
+        let points = try query.queries(training)
         let density = try LibraryErrors.translate(training: training, query: query) { () throws -> [Double] in
             do {
-                return try ParzenDensity(kernel: options.kernel, form: options.form, bandwidth: options.bandwidth.bandwidth,
-                                         threads: options.threads)
-                    .fit(samples: samples, sampleWeights: sampleWeights).density(points)
+                var estimator = ParzenDensity(kernel: options.kernel, form: options.form, bandwidth: options.bandwidth.bandwidth,
+                                              threads: options.threads)
+                estimator.featureKinds = training.featureKinds
+                estimator.selectionProgress = SelectionReport.progress
+                let fitted = try estimator.fit(samples: samples, sampleWeights: sampleWeights)
+                SelectionReport.finish(score: fitted.crossValidationScore, bandwidths: fitted.bandwidths,
+                                       criterion: "negative log-likelihood per point")
+                return query.expand(try fitted.density(points))
             } catch let NadarayaWatsonError.invalidArgument(message) {
                 // The kernel has no density in this form.
                 throw CommandLineError.option("--kernel", message)

@@ -66,14 +66,15 @@ public enum PlotJob {
         }
         let keys = try training.keys()
         let targets = try training.targets().elements
-        let query = try QueryData(path: options.query, features: names, trainFile: training.file)
-        let queries = try query.queries()
+        let query = try QueryData(path: options.query, features: names, trainFile: training.file, format: options.columns.format)
+        // Under --missing drop, the queries with every feature (the curve has no point elsewhere).
+        let queries = try query.queries(training)
         var truth: [Double]?
         if let column = options.truth {
             guard let index = query.table.header.firstIndex(of: column) else {
                 throw CommandLineError.line(query.table.file, 1, "has no column \(quoted(column)) for --truth (columns: \(query.table.header.map(quoted).joined(separator: ", ")))")
             }
-            truth = try query.table.numbers(columns: [index]).elements
+            truth = try (query.complete.map { query.table.keepingRows($0) } ?? query.table).numbers(columns: [index]).elements
         }
         if options.heatmap, queries.rows * keys.rows > maximumHeatmapCells {
             throw CommandLineError.option("--heatmap", "would draw \(queries.rows) queries × \(keys.rows) keys = \(queries.rows * keys.rows) cells, more than \(maximumHeatmapCells); plot fewer queries")
@@ -82,6 +83,7 @@ public enum PlotJob {
         let model = try LibraryErrors.translate(training: training, query: query) {
             var estimator = LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: options.bandwidth.bandwidth,
                                                      degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
+            estimator.featureKinds = training.featureKinds
             estimator.selectionProgress = SelectionReport.progress
             return try estimator.fit(keys: keys, targets: targets, sampleWeights: sampleWeights)
         }

@@ -42,8 +42,11 @@ public struct PredictOptions: Sendable {
         if classify {
             if degree > 0 { throw CommandLineError.option("--degree", "applies to regression; with --classify it should be 0, but is \(degree)") }
             if derivatives { throw CommandLineError.option("--derivatives", "applies to regression, not to --classify") }
-            if bandwidth == .method(.cv) {
-                throw CommandLineError.option("--bandwidth", "cv selects widths for regression (least squares); with --classify give numbers, scott or silverman")
+        }
+        if columns.hasDiscrete {
+            for (given, name) in [(derivatives, "--derivatives"), (standardErrors, "--se"), (interval.level != nil, "--interval"),
+                                  (summary, "--summary"), (weights != nil, "--weights"), (adaptive, "--adaptive")] where given {
+                throw CommandLineError.option(name, "cannot be combined with --categorical or --ordered yet")
             }
         }
         try interval.validate(standardErrors: standardErrors)
@@ -122,8 +125,9 @@ public enum PredictJob {
         let training = try TrainingData(path: options.train, selection: options.columns)
         let keys = try training.keys()
         let sampleWeights = try training.sampleWeights()
-        let query = try QueryData(path: options.query, features: training.featureNames, trainFile: training.file)
-        let queries = try query.queries()
+        let query = try QueryData(path: options.query, features: training.featureNames, trainFile: training.file,
+                                  format: options.columns.format)
+        let queries = try query.queries(training)
         let bandwidth = options.bandwidth.bandwidth
 
         var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
@@ -138,8 +142,11 @@ public enum PredictJob {
                                                           emptyPolicy: options.empty, strategy: options.strategy,
                                                           precision: options.precision, threads: options.threads)
                 classifier.adaptive = options.adaptive
+                classifier.featureKinds = training.featureKinds
+                classifier.selectionProgress = SelectionReport.progress
                 let model = try classifier.fit(keys: keys, labels: training.labels(), sampleWeights: sampleWeights)
-                let probabilities = try model.probabilities(queries)
+                SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths, criterion: "cross-entropy")
+                let probabilities = query.expand(try model.probabilities(queries))
                 let best = model.mostProbable(probabilities)
                 for label in model.classes { writer.field("p_" + label) }
                 writer.endRow()
@@ -149,8 +156,8 @@ public enum PredictJob {
                     row.field(best[i].map { classes[$0] } ?? "nan")
                     for c in 0..<probabilities.columns { row.number(probabilities[i, c]) }
                 })
-                if weightsFile != nil { weights = try model.attentionWeights(queries) }
-            } else if options.degree == 0 && !options.derivatives && !options.standardErrors && options.interval.level == nil
+                if weightsFile != nil { weights = query.expand(try model.attentionWeights(queries)) }
+            } else if !training.hasDiscrete && options.degree == 0 && !options.derivatives && !options.standardErrors && options.interval.level == nil
                         && !options.summary {
                 var regressor = NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                         emptyPolicy: options.empty, strategy: options.strategy,
@@ -159,22 +166,24 @@ public enum PredictJob {
                 regressor.selectionProgress = SelectionReport.progress
                 let model = try regressor.fit(keys: keys, values: training.targets(), sampleWeights: sampleWeights)
                 SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths)
-                let predictions = try model.predict(queries)
+                let predictions = query.expand(try model.predict(queries))
                 writer.endRow()
                 writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
                     for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
                     row.number(predictions.elements[i])
                 })
-                if weightsFile != nil { weights = try model.attentionWeights(queries) }
+                if weightsFile != nil { weights = query.expand(try model.attentionWeights(queries)) }
             } else {
                 var estimator = LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                          degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
+                estimator.featureKinds = training.featureKinds
                 estimator.selectionProgress = SelectionReport.progress
                 let model = try estimator.fit(keys: keys, targets: training.targets().elements, sampleWeights: sampleWeights)
                 SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths)
-                let (predictions, slopes) = options.derivatives
+                let (computed, computedSlopes) = options.derivatives
                     ? try model.predictWithDerivatives(queries)
                     : (try model.predict(queries), Matrix(rows: queries.rows, columns: 0))
+                let predictions = query.expand(computed), slopes = query.expand(computedSlopes)
                 for name in training.featureNames where options.derivatives { writer.field("d_" + name) }
                 // Uncertainty: se = σ̂·‖l(q)‖ and f̂ ∓ z·se, or the bootstrap's sd and band.
                 var extra: [[Double]] = []
@@ -185,12 +194,12 @@ public enum PredictJob {
                         try FitSummary.report(model, noise: noise, keys: keys, targets: training.targets().elements,
                                               sampleWeights: sampleWeights, features: training.featureNames, options: options)
                     }
-                    let (se, lower, upper) = try options.interval.columns(model, queries: queries, estimates: predictions,
+                    let (se, lower, upper) = try options.interval.columns(model, queries: queries, estimates: computed,
                                                                           standardErrors: options.standardErrors, noise: noise)
                     for (name, column) in [("se", se), ("lower", lower), ("upper", upper)] {
                         guard let column else { continue }
                         writer.field(name)
-                        extra.append(column)
+                        extra.append(query.expand(column))
                     }
                 }
                 writer.endRow()
@@ -201,7 +210,7 @@ public enum PredictJob {
                     for j in 0..<slopes.columns { row.number(slopes[i, j]) }
                     for column in columns { row.number(column[i]) }
                 })
-                if weightsFile != nil { weights = try model.smootherWeights(queries) }
+                if weightsFile != nil { weights = query.expand(try model.smootherWeights(queries)) }
             }
         }
 
@@ -233,7 +242,7 @@ enum LibraryErrors {
             switch error {
             case let .emptyNeighbourhood(index):
                 guard let query else { throw CommandLineError(error.description, status: .dataError) }
-                throw CommandLineError.line(query.table.file, query.table.line(ofRow: index),
+                throw CommandLineError.line(query.table.file, query.table.line(ofRow: query.row(ofQuery: index)),
                                             "no key lies within the kernel's support of this query (--empty error)")
             case let .degenerateBandwidth(feature, rule, reason):
                 let column = training.featureColumns[feature]

@@ -32,6 +32,10 @@ public enum TrainJob {
     public static func run(_ options: TrainOptions) throws {
         let logFile = try options.lossLog.map { try AtomicFile(path: $0) }
         let modelFile = try options.model.map { try AtomicFile(path: $0) }
+        if options.columns.hasDiscrete {
+            throw CommandLineError.option(options.columns.categorical.isEmpty ? "--ordered" : "--categorical",
+                                          "does not apply to nw train (its parametric model is Gaussian over continuous features)")
+        }
         let training = try TrainingData(path: options.train, selection: options.columns)
         let keys = try training.keys()
         let targets = try training.targets().elements

@@ -8,11 +8,58 @@ public struct ColumnSelection: Sendable, Equatable {
     public var features: [String]?
     /// A column of observation (frequency) weights, each finite and ≥ 0.
     public var sampleWeight: String?
+    /// Features holding unordered categories (any text, compared exactly) and ordered ones
+    /// (numbers): the Aitchison–Aitken and Wang–van Ryzin kernels.
+    public var categorical: [String] = []
+    public var ordered: [String] = []
+    /// How TRAIN and QUERY are read: delimiter and missing cells.
+    public var format = InputFormat()
 
     public init(target: String? = nil, features: [String]? = nil, sampleWeight: String? = nil) {
         self.target = target
         self.features = features
         self.sampleWeight = sampleWeight
+    }
+
+    /// Whether some feature is categorical or ordered.
+    public var hasDiscrete: Bool { !categorical.isEmpty || !ordered.isEmpty }
+}
+
+/// What a missing cell (empty, `NA`, `nan`, `NaN`) does.
+public enum MissingPolicy: String, Sendable, CaseIterable {
+    /// The one-line error of the common rules.
+    case error
+    /// TRAIN rows with a missing cell in a used column are left out (a note counts them); QUERY
+    /// rows with a missing feature are kept and get `nan` results.
+    case drop
+}
+
+/// How the input files are read.
+public struct InputFormat: Sendable, Equatable {
+    /// The field delimiter; nil: a tab for `.tsv` and `.tab` files, else a comma.
+    public var delimiter: UInt8?
+    public var missing = MissingPolicy.error
+
+    public init(delimiter: UInt8? = nil, missing: MissingPolicy = .error) {
+        self.delimiter = delimiter
+        self.missing = missing
+    }
+
+    /// The delimiter for `path`.
+    public func delimiter(for path: String) -> UInt8 {
+        if let delimiter { return delimiter }
+        let lower = path.lowercased()
+        return lower.hasSuffix(".tsv") || lower.hasSuffix(".tab") ? UInt8(ascii: "\t") : UInt8(ascii: ",")
+    }
+
+    /// Parses `--delimiter`: one ASCII character other than a quote or a line break, or `tab`.
+    public static func parseDelimiter(_ text: String) throws -> UInt8 {
+        if text == "tab" || text == "\\t" { return UInt8(ascii: "\t") }
+        let bytes = Array(text.utf8)
+        guard bytes.count == 1, bytes[0] < 0x80, ![UInt8(ascii: "\""), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(bytes[0]) else {
+            throw CommandLineError.option("--delimiter", "should be one ASCII character (or tab) other than a quote or a line break, but is \(quoted(text))")
+        }
+        return bytes[0]
     }
 }
 
@@ -38,6 +85,10 @@ extension PlotOptions: SmootherJobOptions {}
 struct TrainingData {
     let table: CSVTable
     let featureColumns: [Int]
+    /// What each feature holds (all continuous without `--categorical`/`--ordered`).
+    let kinds: [FeatureKind]
+    /// Each categorical feature's categories (text → code, codes in code-point order).
+    let categories: [Int: [String: Double]]
     /// −1 when the file has no target (densities).
     let targetColumn: Int
     let weightColumn: Int?
@@ -49,7 +100,7 @@ struct TrainingData {
     }
 
     init(path: String, selection: ColumnSelection, hasTarget: Bool = true) throws {
-        let table = try CSVTable(bytes: FileIO.read(path), file: path)
+        let table = try CSVTable(bytes: FileIO.read(path), file: path, delimiter: selection.format.delimiter(for: path))
         try table.requireUniqueColumnNames()
         guard table.rowCount > 0 else {
             throw CommandLineError.line(path, 2, "no data rows after the header: training needs at least one row")
@@ -96,19 +147,90 @@ struct TrainingData {
             }
         }
         let target = targetColumn
-        featureColumns = listed ?? (0..<table.columnCount).filter { $0 != target && $0 != weightColumn }
-        guard !featureColumns.isEmpty else {
+        let features = listed ?? (0..<table.columnCount).filter { $0 != target && $0 != weightColumn }
+        guard !features.isEmpty else {
             throw CommandLineError.line(path, 1, hasTarget
                 ? "has only the target column \(quoted(table.header[targetColumn])); every other column is a feature, and there are none"
                 : "has no coordinate column")
         }
-        self.table = table
+        var kinds = [FeatureKind](repeating: .continuous, count: features.count)
+        for (names, kind, option) in [(selection.categorical, FeatureKind.categorical, "--categorical"),
+                                      (selection.ordered, .ordered, "--ordered")] {
+            for name in names {
+                let index = try column(name, for: option)
+                guard let position = features.firstIndex(of: index) else {
+                    throw CommandLineError.option(option, "names \(quoted(name)), which is not a feature (features: \(features.map { quoted(table.header[$0]) }.joined(separator: ", ")))")
+                }
+                guard kinds[position] == .continuous else {
+                    throw CommandLineError.option(option, "names \(quoted(name)), which is already \(kinds[position].rawValue)")
+                }
+                kinds[position] = kind
+            }
+        }
+        var kept = table
+        if selection.format.missing == .drop {
+            // TRAIN rows with a missing cell in a used column are left out.
+            let used = features + (target >= 0 ? [target] : []) + (weightColumn.map { [$0] } ?? [])
+            let complete = (0..<kept.rowCount).filter { row in !used.contains { kept.isMissing(row: row, column: $0) } }
+            if complete.count < kept.rowCount {
+                let dropped = kept.rowCount - complete.count
+                guard !complete.isEmpty else {
+                    throw CommandLineError.line(path, 2, "every data row has a missing cell in a used column: --missing drop leaves none")
+                }
+                StandardError.note("\(path): left out \(dropped) row\(dropped == 1 ? "" : "s") with a missing cell (--missing drop)")
+                kept = kept.keepingRows(complete)
+            }
+        }
+        var categories: [Int: [String: Double]] = [:]
+        for (position, column) in features.enumerated() where kinds[position] == .categorical {
+            var texts = Set<String>()
+            for row in 0..<kept.rowCount {
+                guard !kept.isMissing(row: row, column: column) else {
+                    throw CommandLineError.cell(path, line: kept.line(ofRow: row), column: column, name: kept.header[column],
+                                                "is missing (\(quoted(kept.string(row: row, column: column)))); it should hold a category (--missing drop leaves such rows out)")
+                }
+                texts.insert(kept.string(row: row, column: column))
+            }
+            let sorted = texts.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            categories[position] = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, Double($0)) })
+        }
+        self.table = kept
+        self.featureColumns = features
+        self.kinds = kinds
+        self.categories = categories
         self.targetColumn = targetColumn
         self.weightColumn = weightColumn
     }
 
-    /// The n × d keys.
-    func keys() throws -> Matrix { try table.numbers(columns: featureColumns) }
+    /// Whether some feature is categorical or ordered.
+    var hasDiscrete: Bool { kinds.contains(where: \.isDiscrete) }
+
+    /// The kinds for an estimator: empty when every feature is continuous.
+    var featureKinds: [FeatureKind] { hasDiscrete ? kinds : [] }
+
+    /// Rows of `table` as an m × d matrix over `columns` (in feature order): numbers, and the
+    /// codes of categorical features (−1 for a category TRAIN does not have).
+    func matrix(_ table: CSVTable, columns: [Int], rows: [Int]? = nil) throws -> Matrix {
+        let numeric = columns.indices.filter { categories[$0] == nil }
+        let view = rows.map { table.keepingRows($0) } ?? table
+        let numbers = try view.numbers(columns: numeric.map { columns[$0] })
+        var elements = [Double](repeating: 0, count: view.rowCount * columns.count)
+        for i in 0..<view.rowCount {
+            for (k, position) in numeric.enumerated() { elements[i * columns.count + position] = numbers[i, k] }
+            for (position, codes) in categories {
+                let column = columns[position]
+                guard !view.isMissing(row: i, column: column) else {
+                    throw CommandLineError.cell(view.file, line: view.line(ofRow: i), column: column, name: view.header[column],
+                                                "is missing (\(quoted(view.string(row: i, column: column)))); it should hold a category (--missing drop gives such queries nan)")
+                }
+                elements[i * columns.count + position] = codes[view.string(row: i, column: column)] ?? -1
+            }
+        }
+        return Matrix(rows: view.rowCount, columns: columns.count, elements: elements)
+    }
+
+    /// The n × d keys (categorical features as codes).
+    func keys() throws -> Matrix { try matrix(table, columns: featureColumns) }
 
     /// The n × 1 regression targets.
     func targets() throws -> Matrix { try table.numbers(columns: [targetColumn]) }
@@ -139,28 +261,64 @@ struct TrainingData {
                 throw CommandLineError.cell(file, line: table.line(ofRow: row), column: targetColumn,
                                             name: table.header[targetColumn], "is empty; it should hold a class label")
             }
+            guard !table.isMissing(row: row, column: targetColumn) else {
+                throw CommandLineError.cell(file, line: table.line(ofRow: row), column: targetColumn, name: table.header[targetColumn],
+                                            "is missing (\(quoted(label))); it should hold a class label (--missing drop leaves such rows out)")
+            }
             return label
         }
     }
 }
 
 /// QUERY.csv: must hold every feature of TRAIN by name, in any order; other columns copy through.
+/// Under `--missing drop`, rows with a missing feature are kept in the output with `nan` results:
+/// ``complete`` lists the rows computed.
 struct QueryData {
     let table: CSVTable
     let featureColumns: [Int]
+    /// The rows with every feature present (nil: all).
+    let complete: [Int]?
 
-    init(path: String, features: [String], trainFile: String) throws {
-        let table = try CSVTable(bytes: FileIO.read(path), file: path)
+    init(path: String, features: [String], trainFile: String, format: InputFormat = InputFormat()) throws {
+        let table = try CSVTable(bytes: FileIO.read(path), file: path, delimiter: format.delimiter(for: path))
         try table.requireUniqueColumnNames()
-        featureColumns = try features.map { name in
+        let featureColumns = try features.map { name in
             guard let index = table.header.firstIndex(of: name) else {
                 throw CommandLineError.line(path, 1, "has no column \(quoted(name)), a feature of \(trainFile)")
             }
             return index
         }
+        var complete: [Int]?
+        if format.missing == .drop {
+            let rows = (0..<table.rowCount).filter { row in !featureColumns.contains { table.isMissing(row: row, column: $0) } }
+            complete = rows.count == table.rowCount ? nil : rows
+        }
         self.table = table
+        self.featureColumns = featureColumns
+        self.complete = complete
     }
 
-    /// The m × d queries, features in TRAIN's order.
-    func queries() throws -> Matrix { try table.numbers(columns: featureColumns) }
+    /// The m × d queries, features in TRAIN's order (without `training`: all numeric).
+    func queries(_ training: TrainingData? = nil) throws -> Matrix {
+        if let training { return try training.matrix(table, columns: featureColumns, rows: complete) }
+        return try (complete.map { table.keepingRows($0) } ?? table).numbers(columns: featureColumns)
+    }
+
+    /// The table row of computed query `i`.
+    func row(ofQuery i: Int) -> Int { complete?[i] ?? i }
+
+    /// Computed results (one per complete row) spread over every row, `nan` for the others.
+    func expand(_ values: [Double]) -> [Double] {
+        guard let complete else { return values }
+        var all = [Double](repeating: .nan, count: table.rowCount)
+        for (k, row) in complete.enumerated() { all[row] = values[k] }
+        return all
+    }
+
+    func expand(_ matrix: Matrix) -> Matrix {
+        guard let complete else { return matrix }
+        var all = Matrix(rows: table.rowCount, columns: matrix.columns, repeating: .nan)
+        for (k, row) in complete.enumerated() { for c in 0..<matrix.columns { all[row, c] = matrix[k, c] } }
+        return all
+    }
 }

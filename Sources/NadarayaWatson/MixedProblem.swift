@@ -32,6 +32,10 @@ struct MixedProblem: Sendable {
     let cellValues: [[Double]]
     /// The cell of each key.
     let cellOf: [Int]
+    /// Each cell's keys' continuous parts, values and ln sᵢ, gathered once for every search step.
+    let cellKeys: [Matrix]
+    let cellPooled: [PooledValues]
+    let cellLogWeights: [[Double]?]
 
     var keyCount: Int { continuousKeys.rows }
     var continuousCount: Int { continuousKeys.columns }
@@ -70,6 +74,9 @@ struct MixedProblem: Sendable {
         self.cellValues = cellValues
         self.cellOf = cellOf
         categories = (0..<du).map { j in Set((0..<n).map { discreteKeys[$0, j] }).count }
+        cellKeys = cells.map { Self.select(continuousKeys, $0) }
+        cellPooled = cells.map { Self.subset(values, $0) }
+        cellLogWeights = cells.map { members in logWeights.map { w in members.map { w[$0] } } }
     }
 
     /// The discrete kernels at the given λ (one per discrete feature).
@@ -104,37 +111,46 @@ struct MixedProblem: Sendable {
         var result = MomentStates(queries: m, count: M)
         let kernels = self.kernels(lambdas)
         var factors = [Double](repeating: 0, count: m)
+        let all = Array(0..<m)
         for (c, members) in cells.enumerated() {
-            // Each query's factor on this cell; the engine runs for those with weight.
+            // Each query's factor on this cell.
+            var anyWeight = false
             discrete.elements.withUnsafeBufferPointer { qs in
-                for i in 0..<m { factors[i] = Self.logFactor(kernels, qs.baseAddress! + i * discreteCount, cellValues[c]) }
+                for i in 0..<m {
+                    factors[i] = Self.logFactor(kernels, qs.baseAddress! + i * discreteCount, cellValues[c])
+                    anyWeight = anyWeight || factors[i] > -.infinity
+                }
             }
-            let own = leaveOneOut ? members : []
-            let others = (0..<m).filter { factors[$0] > -.infinity && !(leaveOneOut && cellOf[$0] == c) }
-            if !own.isEmpty && factors[own[0]] > -.infinity {
-                let states = cellStates(c, set: set, widths: widths, queries: select(queries, own), leaveOneOut: true, threads: threads)
-                merge(states, into: &result, at: own, factors: factors)
-            }
-            if !others.isEmpty {
-                let states = cellStates(c, set: set, widths: widths, queries: select(queries, others), leaveOneOut: false, threads: threads)
-                merge(states, into: &result, at: others, factors: factors)
+            guard anyWeight else { continue }
+            // Every query in one call (no gathering); with leave-one-out the cell's own points are
+            // redone by a masked call on the cell's keys, which replaces their unmasked states.
+            let states = cellStates(c, set: set, widths: widths, queries: queries, leaveOneOut: false, threads: threads)
+            merge(states, into: &result, at: all, factors: factors, skipping: leaveOneOut ? c : -1)
+            if leaveOneOut && factors[members[0]] > -.infinity {
+                let own = cellStates(c, set: set, widths: widths, queries: cellKeys[c], leaveOneOut: true, threads: threads)
+                merge(own, into: &result, at: members, factors: factors, skipping: -1)
             }
         }
         return result
     }
 
-    private func select(_ matrix: Matrix, _ rows: [Int]) -> Matrix {
-        if rows.count == matrix.rows { return matrix }
-        var elements = [Double]()
-        elements.reserveCapacity(rows.count * matrix.columns)
-        for r in rows { elements += matrix.row(r) }
-        return Matrix(rows: rows.count, columns: matrix.columns, elements: elements)
+    static func select(_ matrix: Matrix, _ rows: [Int]) -> Matrix {
+        if rows.count == matrix.rows && rows.elementsEqual(0..<matrix.rows) { return matrix }
+        let d = matrix.columns
+        var elements = [Double](repeating: 0, count: rows.count * d)
+        matrix.elements.withUnsafeBufferPointer { x in
+            for (k, r) in rows.enumerated() { for j in 0..<d { elements[k * d + j] = x[r * d + j] } }
+        }
+        return Matrix(rows: rows.count, columns: d, elements: elements)
     }
 
-    /// Adds cell states (query k of `states` is query `rows[k]`) shifted by their factors.
-    private func merge(_ states: MomentStates, into result: inout MomentStates, at rows: [Int], factors: [Double]) {
+    /// Adds cell states (query k of `states` is query `rows[k]`) shifted by their factors, except
+    /// the points of cell `skipped`.
+    private func merge(_ states: MomentStates, into result: inout MomentStates, at rows: [Int], factors: [Double],
+                       skipping skipped: Int) {
         let M = states.count
-        for (k, i) in rows.enumerated() where states.shifts[k] > -.infinity {
+        for (k, i) in rows.enumerated() where states.shifts[k] > -.infinity && factors[i] > -.infinity {
+            if skipped >= 0 && cellOf[i] == skipped { continue }
             let shift = states.shifts[k] + factors[i], current = result.shifts[i]
             if shift > current {
                 let scale = Double.exp(current - shift)
@@ -151,20 +167,18 @@ struct MixedProblem: Sendable {
     /// weighted sums, the same for every query; leave-one-out recomputed without the point).
     func cellStates(_ c: Int, set: MomentSet, widths: [Double], queries: Matrix, leaveOneOut: Bool, threads: Int) -> MomentStates {
         let members = cells[c]
-        let logW = logWeights.map { w in members.map { w[$0] } }
-        let values = subset(members)
+        let logW = cellLogWeights[c], values = cellPooled[c]
         if continuousCount == 0 {
             return constantStates(members: members, values: values, logWeights: logW, set: set, queries: queries.rows,
                                   leaveOneOut: leaveOneOut)
         }
-        let keys = select(continuousKeys, members)
-        let attention = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: widths, values: values)
+        let attention = AttentionProblem(kernel: kernel, form: form, keys: cellKeys[c], bandwidths: widths, values: values)
         let problem = MomentProblem(attention: attention, logWeights: logW, moments: set, leaveOneOut: leaveOneOut)
         return MomentEngine.states(problem, queries: queries, threads: threads)
     }
 
     /// The values of some keys.
-    func subset(_ members: [Int]) -> PooledValues {
+    static func subset(_ values: PooledValues, _ members: [Int]) -> PooledValues {
         switch values {
         case let .dense(matrix): .dense(select(matrix, members))
         case let .classes(indices, count): .classes(indices: members.map { indices[$0] }, count: count)
@@ -178,7 +192,8 @@ struct MixedProblem: Sendable {
         var result = MomentStates(queries: m, count: M)
         let accumulator = UnsafeMutablePointer<Double>.allocate(capacity: M)
         defer { accumulator.deallocate() }
-        for i in 0..<m {
+        // Without leave-one-out every query has the same state: computed once.
+        for i in 0..<(leaveOneOut ? m : Swift.min(m, 1)) {
             let excluded = leaveOneOut ? i : -1
             let kept = members.indices.filter { $0 != excluded }
             guard !kept.isEmpty else { continue }
@@ -191,6 +206,12 @@ struct MixedProblem: Sendable {
             }
             result.shifts[i] = shift
             for c in 0..<M { result.sums[i * M + c] = accumulator[c] }
+        }
+        if !leaveOneOut && m > 1 {
+            for i in 1..<m {
+                result.shifts[i] = result.shifts[0]
+                for c in 0..<M { result.sums[i * M + c] = result.sums[c] }
+            }
         }
         return result
     }

@@ -13,6 +13,12 @@ extension Optimizer: ExpressibleByArgument {}
 extension BandwidthMethod: ExpressibleByArgument {}
 extension BandKind: ExpressibleByArgument {}
 extension BootstrapMultipliers: ExpressibleByArgument {}
+extension MissingPolicy: ExpressibleByArgument {}
+
+/// A comma list of column names.
+private func columnList(_ text: String) -> [String] {
+    text.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+}
 
 /// TRAIN and which of its columns play which part (predict, bandwidth, plot, train, density).
 struct TrainingOptions: ParsableArguments {
@@ -29,11 +35,33 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("sample-weight"), help: ArgumentHelp("A TRAIN column of observation weights sᵢ ≥ 0 (frequency weights: an integer weight repeats the row; 0 removes it).", valueName: "COL"))
     var sampleWeight: String?
 
-    var columns: ColumnSelection { ColumnSelection(target: target, features: features, sampleWeight: sampleWeight) }
+    @Option(help: ArgumentHelp("Features holding unordered categories (any text, compared exactly): the Aitchison–Aitken kernel, 1 − λ on equal categories, λ/(c − 1) otherwise, λ ∈ [0, (c − 1)/c].", valueName: "COLS"),
+            transform: columnList)
+    var categorical: [String] = []
+
+    @Option(help: ArgumentHelp("Features holding ordered categories (numbers): the Wang–van Ryzin kernel, 1 − λ on equal values, ½(1 − λ)λ^|a−b| otherwise, λ ∈ [0, 1].", valueName: "COLS"),
+            transform: columnList)
+    var ordered: [String] = []
+
+    @Option(help: ArgumentHelp("Missing cells (empty, NA, nan, NaN): error, or drop (TRAIN rows left out with a note; QUERY rows get nan).", valueName: "policy"))
+    var missing: MissingPolicy = .error
+
+    @Option(help: ArgumentHelp("The field delimiter of TRAIN and QUERY: one character, or tab (default: tab for .tsv and .tab files, else a comma).", valueName: "C"),
+            transform: InputFormat.parseDelimiter)
+    var delimiter: UInt8?
+
+    var columns: ColumnSelection {
+        var selection = ColumnSelection(target: target, features: features, sampleWeight: sampleWeight)
+        selection.categorical = categorical
+        selection.ordered = ordered
+        selection.format = InputFormat(delimiter: delimiter, missing: missing)
+        return selection
+    }
 
     func validate() throws {
-        if let features, features.contains(where: \.isEmpty) {
-            throw ValidationError("--features: should be a comma list of column names, but has an empty name")
+        for (list, name) in [(features ?? [], "--features"), (categorical, "--categorical"), (ordered, "--ordered")]
+            where list.contains(where: \.isEmpty) {
+            throw ValidationError("\(name): should be a comma list of column names, but has an empty name")
         }
     }
 

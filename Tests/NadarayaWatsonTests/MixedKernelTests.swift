@@ -111,6 +111,31 @@ struct MixedKernelTests {
         }
     }
 
+    /// statsmodels 0.15.0, computed with:
+    ///
+    ///     import numpy as np
+    ///     from statsmodels.nonparametric.kernel_regression import KernelReg
+    ///     x = [0.3, 1.1, 2.0, 2.7, 0.8, 1.9, 2.4, 0.1, 1.5, 2.9, 0.6, 1.3]
+    ///     c = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 1]
+    ///     o = [0, 1, 2, 3, 0, 1, 2, 3, 4, 4, 2, 0]
+    ///     y = [1.2, 2.3, 3.9, 1.1, 2.0, 4.2, 1.8, 2.4, 4.8, 1.6, 2.9, 2.2]
+    ///     exog = np.column_stack([x, c, o]).astype(float)
+    ///     model = KernelReg(endog=np.array(y), exog=exog, var_type='cuo', reg_type='lc', bw=[0.6, 0.3, 0.4])
+    ///     q = np.array([[0.5, 0, 1], [1.7, 2, 3], [2.2, 1, 0], [2.95, 2, 4]], dtype=float)
+    ///     print(model.fit(q)[0])
+    @Test("local-constant predictions equal statsmodels KernelReg(var_type='cuo')")
+    func statsmodels() throws {
+        let x = [0.3, 1.1, 2.0, 2.7, 0.8, 1.9, 2.4, 0.1, 1.5, 2.9, 0.6, 1.3]
+        let c: [Double] = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 1], o: [Double] = [0, 1, 2, 3, 0, 1, 2, 3, 4, 4, 2, 0]
+        let y = [1.2, 2.3, 3.9, 1.1, 2.0, 4.2, 1.8, 2.4, 4.8, 1.6, 2.9, 2.2]
+        let keys = Matrix((0..<x.count).map { [x[$0], c[$0], o[$0]] })
+        let queries = Matrix([[0.5, 0, 1], [1.7, 2, 3], [2.2, 1, 0], [2.95, 2, 4]])
+        let expected = [1.9414879558646092, 3.7844478233039123, 2.3667823923949074, 2.2489635148424165]
+        let predictions = try Self.fit(.gaussian, .radial, bandwidths: [0.6, 0.3, 0.4], degree: 0, keys: keys, y: y,
+                                       kinds: [.continuous, .categorical, .ordered]).predict(queries)
+        for i in expected.indices { #expect(abs(predictions[i] - expected[i]) <= 1e-14 * expected[i]) }
+    }
+
     @Test("λ = 0 is exact cell matching; λ at the Aitchison–Aitken bound ignores the feature")
     func lambdaLimits() throws {
         let (keys, y, _) = Self.data(80)
