@@ -184,11 +184,8 @@ struct TrainingData {
         var categories: [Int: [String: Double]] = [:]
         for (position, column) in features.enumerated() where kinds[position] == .categorical {
             var texts = Set<String>()
-            for row in 0..<kept.rowCount {
-                guard !kept.isMissing(row: row, column: column) else {
-                    throw CommandLineError.cell(path, line: kept.line(ofRow: row), column: column, name: kept.header[column],
-                                                "is missing (\(quoted(kept.string(row: row, column: column)))); it should hold a category (--missing drop leaves such rows out)")
-                }
+            // Missing cells are never a category (``matrix(_:columns:rows:)`` reports them in file order).
+            for row in 0..<kept.rowCount where !kept.isMissing(row: row, column: column) {
                 texts.insert(kept.string(row: row, column: column))
             }
             let sorted = texts.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
@@ -221,7 +218,7 @@ struct TrainingData {
                 let column = columns[position]
                 guard !view.isMissing(row: i, column: column) else {
                     throw CommandLineError.cell(view.file, line: view.line(ofRow: i), column: column, name: view.header[column],
-                                                "is missing (\(quoted(view.string(row: i, column: column)))); it should hold a category (--missing drop gives such queries nan)")
+                                                "is missing (\(quoted(view.string(row: i, column: column)))); it should hold a category (--missing drop leaves such rows out)")
                 }
                 elements[i * columns.count + position] = codes[view.string(row: i, column: column)] ?? -1
             }

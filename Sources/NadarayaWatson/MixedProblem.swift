@@ -11,7 +11,7 @@ import RealModule
 // 2. Fast: one engine call per cell over the queries whose factor is not 0, so the n·m pairs
 //    cost what the continuous engines cost (the Gaussian's SIMD engines), plus O(m·G·(d_u + M))
 //    for the factors and merges — never a λ-product per pair.
-// 3. Memory O((n + m)·(d_c + d_u) + m·M): the states of one cell at a time.
+// 3. Memory O((n + m)·(d_c + d_u) + m·M): per block of queries its factors and one cell's states.
 
 /// Mixed continuous and discrete keys, grouped into cells of equal discrete values.
 struct MixedProblem: Sendable {
@@ -106,34 +106,72 @@ struct MixedProblem: Sendable {
     ///   index), plus O(m·G·(d_u + M)); O(m·M) memory beyond the inputs.
     func states(set: MomentSet, widths: [Double], lambdas: [Double], queries: Matrix, discrete: Matrix,
                 leaveOneOut: Bool = false, threads: Int) -> MomentStates {
-        let m = queries.rows, M = set.count
+        let m = queries.rows, M = set.count, G = cells.count
         precondition(!leaveOneOut || m == keyCount, "leave-one-out queries should be the \(keyCount) keys, but are \(m)")
         var result = MomentStates(queries: m, count: M)
         let kernels = self.kernels(lambdas)
-        var factors = [Double](repeating: 0, count: m)
-        let all = Array(0..<m)
-        for (c, members) in cells.enumerated() {
-            // Each query's factor on this cell.
-            var anyWeight = false
-            discrete.elements.withUnsafeBufferPointer { qs in
-                for i in 0..<m {
-                    factors[i] = Self.logFactor(kernels, qs.baseAddress! + i * discreteCount, cellValues[c])
-                    anyWeight = anyWeight || factors[i] > -.infinity
+        // Threads over query blocks, each block through every cell with a one-thread engine call
+        // (a dispatch per call would cost more than a small cell's work); with leave-one-out the
+        // points of each cell are then redone by a masked call on the cell's own keys, threads
+        // over cells (whose points are disjoint). A query's merge order is fixed: the same bits
+        // on any thread count.
+        let blockSize = Swift.max(64, (m + 4 * threads - 1) / (4 * threads))
+        result.shifts.withUnsafeMutableBufferPointer { shiftBuffer in
+            result.sums.withUnsafeMutableBufferPointer { sumBuffer in
+                let shifts = SharedOutput(base: shiftBuffer.baseAddress!), sums = SharedOutput(base: sumBuffer.baseAddress!)
+                Parallel.forEachBlock(count: m, blockSize: blockSize, threads: threads) { range in
+                    let block = Self.select(queries, Array(range)), rows = Array(range)
+                    // The block's factors on each cell, block × G.
+                    var factors = [Double](repeating: 0, count: range.count * G)
+                    discrete.elements.withUnsafeBufferPointer { qs in
+                        for (k, i) in range.enumerated() {
+                            for c in 0..<G { factors[k * G + c] = Self.logFactor(kernels, qs.baseAddress! + i * discreteCount, cellValues[c]) }
+                        }
+                    }
+                    for c in 0..<G {
+                        guard (0..<range.count).contains(where: { factors[$0 * G + c] > -.infinity }) else { continue }
+                        let states = cellStates(c, set: set, widths: widths, queries: block, leaveOneOut: false, threads: 1)
+                        Self.merge(states, into: shifts.base, sums.base, at: rows) { k in
+                            leaveOneOut && cellOf[rows[k]] == c ? -.infinity : factors[k * G + c]
+                        }
+                    }
                 }
-            }
-            guard anyWeight else { continue }
-            // Every query in one call (no gathering); with leave-one-out the cell's own points are
-            // redone by a masked call on the cell's keys, which replaces their unmasked states.
-            let states = cellStates(c, set: set, widths: widths, queries: queries, leaveOneOut: false, threads: threads)
-            merge(states, into: &result, at: all, factors: factors, skipping: leaveOneOut ? c : -1)
-            if leaveOneOut && factors[members[0]] > -.infinity {
-                let own = cellStates(c, set: set, widths: widths, queries: cellKeys[c], leaveOneOut: true, threads: threads)
-                merge(own, into: &result, at: members, factors: factors, skipping: -1)
+                guard leaveOneOut else { return }
+                Parallel.forEachBlock(count: G, blockSize: 1, threads: threads) { range in
+                    for c in range {
+                        // The cell's points share its discrete values: one factor.
+                        let own = cellValues[c].withUnsafeBufferPointer { Self.logFactor(kernels, $0.baseAddress!, cellValues[c]) }
+                        guard own > -.infinity else { continue }
+                        let states = cellStates(c, set: set, widths: widths, queries: cellKeys[c], leaveOneOut: true, threads: 1)
+                        Self.merge(states, into: shifts.base, sums.base, at: cells[c]) { _ in own }
+                    }
+                }
             }
         }
         return result
     }
 
+    /// Adds cell states (query k of `states` is query `rows[k]`) shifted by `factor(k)` (−∞:
+    /// skipped).
+    private static func merge(_ states: MomentStates, into shifts: UnsafeMutablePointer<Double>, _ sums: UnsafeMutablePointer<Double>,
+                              at rows: [Int], factor: (Int) -> Double) {
+        let M = states.count
+        for (k, i) in rows.enumerated() where states.shifts[k] > -.infinity {
+            let f = factor(k)
+            guard f > -.infinity else { continue }
+            let shift = states.shifts[k] + f, current = shifts[i]
+            if shift > current {
+                let scale = Double.exp(current - shift)
+                for c in 0..<M { sums[i * M + c] = sums[i * M + c] * scale + states.sums[k * M + c] }
+                shifts[i] = shift
+            } else {
+                let scale = Double.exp(shift - current)
+                for c in 0..<M { sums[i * M + c] += states.sums[k * M + c] * scale }
+            }
+        }
+    }
+
+    /// The rows `rows` of `matrix`.
     static func select(_ matrix: Matrix, _ rows: [Int]) -> Matrix {
         if rows.count == matrix.rows && rows.elementsEqual(0..<matrix.rows) { return matrix }
         let d = matrix.columns
@@ -142,25 +180,6 @@ struct MixedProblem: Sendable {
             for (k, r) in rows.enumerated() { for j in 0..<d { elements[k * d + j] = x[r * d + j] } }
         }
         return Matrix(rows: rows.count, columns: d, elements: elements)
-    }
-
-    /// Adds cell states (query k of `states` is query `rows[k]`) shifted by their factors, except
-    /// the points of cell `skipped`.
-    private func merge(_ states: MomentStates, into result: inout MomentStates, at rows: [Int], factors: [Double],
-                       skipping skipped: Int) {
-        let M = states.count
-        for (k, i) in rows.enumerated() where states.shifts[k] > -.infinity && factors[i] > -.infinity {
-            if skipped >= 0 && cellOf[i] == skipped { continue }
-            let shift = states.shifts[k] + factors[i], current = result.shifts[i]
-            if shift > current {
-                let scale = Double.exp(current - shift)
-                for c in 0..<M { result.sums[i * M + c] = result.sums[i * M + c] * scale + states.sums[k * M + c] }
-                result.shifts[i] = shift
-            } else {
-                let scale = Double.exp(shift - current)
-                for c in 0..<M { result.sums[i * M + c] += states.sums[k * M + c] * scale }
-            }
-        }
     }
 
     /// One cell's states by the continuous engines (with no continuous feature: the cell's
