@@ -51,14 +51,18 @@ let package = Package(
             dependencies: ["NadarayaWatson", "NWPlot"],
             swiftSettings: cpuFlags
         ),
-        // The thin `nw` executable: argument parsing, one file per subcommand.
-        .executableTarget(
-            name: "nw",
+        // Argument parsing, one file per subcommand, and the one-line error rule.
+        .target(
+            name: "NWCommands",
             dependencies: [
                 "NWCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The thin `nw` executable.
+        .executableTarget(name: "nw", dependencies: ["NWCommands"]),
+        // The fuzzing target (libFuzzer with -DNW_LIBFUZZER, scripts/fuzz.sh; else a corpus replay).
+        .executableTarget(name: "NWFuzz", dependencies: ["NWCommands"]),
         .testTarget(
             name: "NadarayaWatsonTests",
             dependencies: ["NadarayaWatson"]
@@ -70,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NWCommandLineTests",
-            dependencies: ["NWCommandLine", "nw"],
+            dependencies: ["NWCommandLine", "NWCommands", "nw"],
             exclude: ["Snapshots"],
             resources: [.copy("Fixtures")]
         ),

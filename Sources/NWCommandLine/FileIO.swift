@@ -184,8 +184,12 @@ public enum StandardError {
     /// A note on a successful run (a CV score, a critical value, a summary): `nw: note: …`, so
     /// that scripts tell notes from errors (`nw: …` without `note:`, and a non-zero exit).
     public static func note(_ text: String) {
+        guard notesEnabled else { return }
         writeLine("nw: note: " + CommandLineError.oneLine(text))
     }
+
+    /// Off only in the fuzzing harness, which runs millions of inputs in one process.
+    nonisolated(unsafe) public static var notesEnabled = true
 
     /// Writes `text` to standard error, unbuffered.
     public static func write(_ text: String) {

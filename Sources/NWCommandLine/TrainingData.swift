@@ -101,6 +101,12 @@ struct TrainingData {
 
     init(path: String, selection: ColumnSelection, hasTarget: Bool = true) throws {
         let table = try CSVTable(bytes: FileIO.read(path), file: path, delimiter: selection.format.delimiter(for: path))
+        try self.init(table: table, selection: selection, hasTarget: hasTarget)
+    }
+
+    /// TRAIN from a parsed table (named in errors by its file).
+    init(table: CSVTable, selection: ColumnSelection, hasTarget: Bool = true) throws {
+        let path = table.file
         try table.requireUniqueColumnNames()
         guard table.rowCount > 0 else {
             throw CommandLineError.line(path, 2, "no data rows after the header: training needs at least one row")

@@ -7,8 +7,10 @@ import Darwin
 #endif
 
 /// `nw`: Nadaraya–Watson kernel regression ("attention pooling") from the command line.
-struct NW: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct NW: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "nw",
         abstract: "Nadaraya–Watson kernel regression and classification (attention pooling).",
         discussion: """
@@ -26,19 +28,21 @@ struct NW: ParsableCommand {
     )
 }
 
-/// Parses and runs; prints any error as exactly one line on stderr and exits non-zero.
-@main
-enum Main {
-    static func main() {
+/// Parsing and running, with every error as exactly one line: the `nw` executable's whole body.
+public enum CommandLineMain {
+    /// Parses `arguments` (nil: the process's) and runs; prints any error as one line on stderr
+    /// and exits non-zero.
+    public static func main(_ arguments: [String]? = nil) -> Never {
         var command: ParsableCommand
         do {
-            command = try NW.parseAsRoot()
+            command = try NW.parseAsRoot(arguments)
         } catch {
             // Parsing includes every validate(): whatever fails there is a usage error.
             fail(error, status: ExitStatus.usage.rawValue)
         }
         do {
             try command.run()
+            exit(0)
         } catch let error as CommandLineError {
             StandardError.writeLine("nw: \(error.description)")
             exit(error.status.rawValue)
@@ -47,15 +51,22 @@ enum Main {
         }
     }
 
+    /// The one line `nw` prints for a parsing error (help and version requests: nil, they print
+    /// and exit 0).
+    public static func parsingErrorLine(_ error: Error) -> String? {
+        guard NW.exitCode(for: error) != .success else { return nil }
+        return "nw: \(CommandLineError.oneLine(oneLine(NW.message(for: error))))"
+    }
+
     /// Help and version requests print and exit 0; errors print one line and exit with
     /// `status` (or the parser's code, 1 when it has none).
     static func fail(_ error: Error, status: Int32?) -> Never {
         let code = NW.exitCode(for: error)
-        if code == .success {
+        guard let line = parsingErrorLine(error) else {
             print(NW.fullMessage(for: error))
             exit(0)
         }
-        StandardError.writeLine("nw: \(CommandLineError.oneLine(oneLine(NW.message(for: error))))")
+        StandardError.writeLine(line)
         exit(status ?? (code.rawValue == 0 ? ExitStatus.failure.rawValue : code.rawValue))
     }
 }
