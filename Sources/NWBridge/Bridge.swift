@@ -144,22 +144,39 @@ public func nw_classifier_predict_proba(_ kernel: UnsafePointer<CChar>?, _ form:
     }
 }
 
-/// The d widths of a rule ("scott" or "silverman") or given widths, for the classifier and the
-/// density (cross-validation there is not yet available).
-@_cdecl("nw_rule_widths")
-public func nw_rule_widths(_ method: UnsafePointer<CChar>?, _ widths: UnsafePointer<Double>?, _ n: Int, _ d: Int,
-                           _ x: UnsafePointer<Double>?, _ weights: UnsafePointer<Double>?, _ widthsOut: UnsafeMutablePointer<Double>?,
-                           _ message: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
+/// Resolves a classifier's widths as `nw predict --classify` does (given, a rule, or "cv": the
+/// leave-one-out cross-entropy), writing the d widths and the score (NaN unless cv chose them).
+@_cdecl("nw_classifier_fit")
+public func nw_classifier_fit(_ kernel: UnsafePointer<CChar>?, _ form: UnsafePointer<CChar>?, _ policy: UnsafePointer<CChar>?,
+                              _ method: UnsafePointer<CChar>?, _ widths: UnsafePointer<Double>?, _ n: Int, _ d: Int,
+                              _ x: UnsafePointer<Double>?, _ labels: UnsafePointer<Int32>?, _ weights: UnsafePointer<Double>?,
+                              _ threads: Int32, _ widthsOut: UnsafeMutablePointer<Double>?, _ scoreOut: UnsafeMutablePointer<Double>?,
+                              _ message: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
     bridged(message, capacity) {
-        let keys = try matrix(x, rows: n, columns: d)
-        let h: [Double]
-        switch try bandwidth(method, widths: widths, features: d) {
-        case let .widths(given): h = try Bandwidth.widths(given).resolve(for: keys)
-        case let .rule(rule): h = try rule.bandwidths(for: keys, weights: optionalArray(weights, count: n))
-        case .crossValidation:
-            throw BridgeError(description: "cross-validation selects widths for regression; here give widths or a rule (scott, silverman)")
-        }
-        for j in 0..<d { widthsOut?[j] = h[j] }
+        guard let labels else { throw BridgeError(description: "the classifier needs its labels") }
+        let classifier = NadarayaWatsonClassifier(kernel: try option(kernel, "kernel"), form: try option(form, "form"),
+                                                  bandwidth: try bandwidth(method, widths: widths, features: d),
+                                                  emptyPolicy: try option(policy, "empty policy"), threads: threadCount(threads))
+        let model = try classifier.fit(keys: try matrix(x, rows: n, columns: d), labels: (0..<n).map { String(labels[$0]) },
+                                       sampleWeights: optionalArray(weights, count: n))
+        for j in 0..<d { widthsOut?[j] = model.bandwidths[j] }
+        scoreOut?.pointee = model.crossValidationScore ?? .nan
+    }
+}
+
+/// Resolves a density's widths as `nw density` does (given, a rule, or "cv": the leave-one-out
+/// likelihood), writing the d widths and the score (NaN unless cv chose them).
+@_cdecl("nw_density_fit")
+public func nw_density_fit(_ kernel: UnsafePointer<CChar>?, _ form: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?,
+                           _ widths: UnsafePointer<Double>?, _ n: Int, _ d: Int, _ x: UnsafePointer<Double>?,
+                           _ weights: UnsafePointer<Double>?, _ threads: Int32, _ widthsOut: UnsafeMutablePointer<Double>?,
+                           _ scoreOut: UnsafeMutablePointer<Double>?, _ message: UnsafeMutablePointer<CChar>?, _ capacity: Int) -> Int32 {
+    bridged(message, capacity) {
+        let density = try ParzenDensity(kernel: try option(kernel, "kernel"), form: try option(form, "form"),
+                                        bandwidth: try bandwidth(method, widths: widths, features: d), threads: threadCount(threads))
+            .fit(samples: try matrix(x, rows: n, columns: d), sampleWeights: optionalArray(weights, count: n))
+        for j in 0..<d { widthsOut?[j] = density.bandwidths[j] }
+        scoreOut?.pointee = density.crossValidationScore ?? .nan
     }
 }
 
@@ -182,7 +199,7 @@ public func nw_density_log(_ kernel: UnsafePointer<CChar>?, _ form: UnsafePointe
 
 /// The library's version, for the Python package's `__version__` check.
 @_cdecl("nw_abi_version")
-public func nw_abi_version() -> Int32 { 1 }
+public func nw_abi_version() -> Int32 { 2 }
 
 /// The regression estimator `nw predict` picks for these options: Nadaraya–Watson for degree 0,
 /// local polynomial otherwise.

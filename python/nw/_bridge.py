@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 _MESSAGE_CAPACITY = 2048
-_ABI_VERSION = 1
+_ABI_VERSION = 2
 
 _c_size = ctypes.c_ssize_t  # Swift's Int
 _ptr = ctypes.c_void_p
@@ -23,7 +23,10 @@ _SIGNATURES = {
                              _c_size, _ptr, ctypes.c_int32, _ptr, _ptr, _c_size],
     "nw_classifier_predict_proba": [_name, _name, _name, _ptr, _c_size, _c_size, _ptr, _ptr, _c_size, _ptr,
                                     _c_size, _ptr, ctypes.c_int32, _ptr, _ptr, _c_size],
-    "nw_rule_widths": [_name, _ptr, _c_size, _c_size, _ptr, _ptr, _ptr, _ptr, _c_size],
+    "nw_classifier_fit": [_name, _name, _name, _name, _ptr, _c_size, _c_size, _ptr, _ptr, _ptr, ctypes.c_int32, _ptr,
+                          _ptr, _ptr, _c_size],
+    "nw_density_fit": [_name, _name, _name, _ptr, _c_size, _c_size, _ptr, _ptr, ctypes.c_int32, _ptr, _ptr, _ptr,
+                       _c_size],
     "nw_density_log": [_name, _name, _ptr, _c_size, _c_size, _ptr, _ptr, _c_size, _ptr, ctypes.c_int32, _ptr,
                        _ptr, _c_size],
 }
@@ -103,11 +106,23 @@ def classifier_predict_proba(kernel, form, empty, widths, X, labels, classes, sa
     return out
 
 
-def rule_widths(method, widths, X, sample_weight):
+def classifier_fit(kernel, form, empty, method, widths, X, labels, sample_weight, n_jobs):
     n, d = X.shape
-    out = np.empty(d)
-    _call("nw_rule_widths", method.encode(), _pointer(widths), n, d, _pointer(X), _pointer(sample_weight), _pointer(out))
-    return out
+    widths_out = np.empty(d)
+    score = ctypes.c_double(np.nan)
+    _call("nw_classifier_fit", kernel.encode(), form.encode(), empty.encode(), method.encode(), _pointer(widths), n, d,
+          _pointer(X), _pointer(labels), _pointer(sample_weight), _threads(n_jobs), _pointer(widths_out),
+          ctypes.addressof(score))
+    return widths_out, score.value
+
+
+def density_fit(kernel, form, method, widths, X, sample_weight, n_jobs):
+    n, d = X.shape
+    widths_out = np.empty(d)
+    score = ctypes.c_double(np.nan)
+    _call("nw_density_fit", kernel.encode(), form.encode(), method.encode(), _pointer(widths), n, d, _pointer(X),
+          _pointer(sample_weight), _threads(n_jobs), _pointer(widths_out), ctypes.addressof(score))
+    return widths_out, score.value
 
 
 def density_log(kernel, form, widths, X, sample_weight, queries, n_jobs):

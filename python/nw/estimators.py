@@ -117,13 +117,15 @@ class NadarayaWatsonRegressor(RegressorMixin, _KernelEstimator):
 class NadarayaWatsonClassifier(ClassifierMixin, _KernelEstimator):
     """Kernel classification: p(c | q) = Σᵢ sᵢα(q, xᵢ)[yᵢ = c] / Σᵢ sᵢα(q, xᵢ).
 
-    Parameters as :class:`NadarayaWatsonRegressor`, without ``degree``; ``bandwidth`` is a
-    width, widths per feature, 'scott' or 'silverman'.
+    Parameters as :class:`NadarayaWatsonRegressor`, without ``degree``; ``bandwidth='cv'``
+    minimises the leave-one-out cross-entropy −Σᵢ sᵢ ln p̂₋ᵢ(yᵢ | xᵢ) / Σᵢ sᵢ (p̂ floored at 2⁻⁵²).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     bandwidth_ : ndarray of shape (n_features,)
+    cv_score_ : float or None
+        The leave-one-out cross-entropy at ``bandwidth_`` when ``bandwidth='cv'``.
     n_features_in_ : int
     """
 
@@ -139,8 +141,10 @@ class NadarayaWatsonClassifier(ClassifierMixin, _KernelEstimator):
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         self.labels_ = np.ascontiguousarray(codes, dtype=np.int32)
-        method, widths = _bandwidth(self.bandwidth, self.X_fit_.shape[1], allow_cv=False)
-        self.bandwidth_ = _bridge.rule_widths(method, widths, self.X_fit_, self.sample_weight_)
+        method, widths = _bandwidth(self.bandwidth, self.X_fit_.shape[1], allow_cv=True)
+        self.bandwidth_, score = _bridge.classifier_fit(self.kernel, self.form, self.empty, method, widths, self.X_fit_,
+                                                        self.labels_, self.sample_weight_, self.n_jobs)
+        self.cv_score_ = None if np.isnan(score) else float(score)
         return self
 
     def predict_proba(self, X):
@@ -161,11 +165,14 @@ class KernelDensity(_KernelEstimator):
     Parameters
     ----------
     kernel, form, n_jobs : as :class:`NadarayaWatsonRegressor`.
-    bandwidth : float, sequence of float, 'scott' or 'silverman', default='scott'
+    bandwidth : float, sequence of float, 'scott', 'silverman' or 'cv', default='scott'
+        'cv' maximises the leave-one-out log-likelihood Σᵢ sᵢ ln p̂₋ᵢ(xᵢ) (statsmodels' ``cv_ml``).
 
     Attributes
     ----------
     bandwidth_ : ndarray of shape (n_features,)
+    cv_score_ : float or None
+        The negative leave-one-out log-likelihood per unit weight when ``bandwidth='cv'``.
     n_features_in_ : int
     """
 
@@ -177,8 +184,10 @@ class KernelDensity(_KernelEstimator):
 
     def fit(self, X, y=None, sample_weight=None):
         self._fit_data(X, None, sample_weight, supervised=False)
-        method, widths = _bandwidth(self.bandwidth, self.X_fit_.shape[1], allow_cv=False)
-        self.bandwidth_ = _bridge.rule_widths(method, widths, self.X_fit_, self.sample_weight_)
+        method, widths = _bandwidth(self.bandwidth, self.X_fit_.shape[1], allow_cv=True)
+        self.bandwidth_, score = _bridge.density_fit(self.kernel, self.form, method, widths, self.X_fit_,
+                                                     self.sample_weight_, self.n_jobs)
+        self.cv_score_ = None if np.isnan(score) else float(score)
         return self
 
     def score_samples(self, X):

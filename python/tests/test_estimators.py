@@ -100,6 +100,19 @@ def test_classification_and_density_equal_the_command_line(tmp_path, nw_binary):
     # The CLI prints exp(ln p̂) by the C library's exp; NumPy's exp may round the last bit apart.
     assert np.allclose(np.exp(log_density), expected, rtol=4.5e-16, atol=0)
 
+    # Cross-validation of the classifier (cross-entropy) and the density (likelihood): the
+    # widths `nw bandwidth --classify|--density --method cv` prints.
+    printed = subprocess.run([nw_binary, "bandwidth", "--train", train, "--method", "cv", "--classify"],
+                             capture_output=True, text=True, check=True).stdout
+    model = nw.NadarayaWatsonClassifier(bandwidth="cv").fit(X, labels)
+    assert list(model.bandwidth_) == [float(v) for v in printed.split(",")]
+    assert model.cv_score_ is not None and 0 < model.cv_score_ < np.log(3)
+    printed = subprocess.run([nw_binary, "bandwidth", "--train", train, "--features", "a,b", "--method", "cv",
+                              "--density"], capture_output=True, text=True, check=True).stdout
+    density = nw.KernelDensity(bandwidth="cv").fit(X)
+    assert list(density.bandwidth_) == [float(v) for v in printed.split(",")]
+    assert density.cv_score_ is not None
+
 
 def test_pickling_round_trip():
     x, y = chapter_data()
@@ -126,7 +139,7 @@ def test_errors_are_exceptions_with_the_library_message():
     with pytest.raises(ValueError, match="query"):
         far.predict([[100.0]])
     with pytest.raises(ValueError, match="bandwidth should be"):
-        nw.KernelDensity(bandwidth="cv").fit(X)
+        nw.KernelDensity(bandwidth="isj").fit(X)
 
 
 def test_the_gil_is_released_during_a_long_predict():
