@@ -323,12 +323,14 @@ public struct CrossValidation: Sendable {
 
     /// Brent's method inside the bracket of every local minimum of a scan (`values[i] = f(xs[i])`,
     /// xs ascending); the best point found, or nil when no value is finite.
-    static func refineLocalMinima(_ xs: [Double], _ values: [Double], _ f: (Double) -> Double) -> (x: Double, value: Double)? {
+    static func refineLocalMinima(_ xs: [Double], _ values: [Double], tolerance: Double = 1e-6,
+                                  _ f: (Double) -> Double) -> (x: Double, value: Double)? {
         var best: (x: Double, value: Double)?
         for i in values.indices where values[i].isFinite {
             let left = i > 0 ? values[i - 1] : .infinity, right = i + 1 < values.count ? values[i + 1] : .infinity
             guard values[i] <= left && values[i] <= right else { continue }
-            let refined = brent(lo: xs[Swift.max(0, i - 1)], guess: xs[i], hi: xs[Swift.min(xs.count - 1, i + 1)], guessValue: values[i], f)
+            let refined = brent(lo: xs[Swift.max(0, i - 1)], guess: xs[i], hi: xs[Swift.min(xs.count - 1, i + 1)], guessValue: values[i],
+                                tolerance: tolerance, f)
             if refined.value < (best?.value ?? .infinity) { best = refined }
         }
         return best
@@ -337,7 +339,8 @@ public struct CrossValidation: Sendable {
     /// Brent's minimisation (golden section with parabolic steps) of f on [lo, hi], starting at
     /// `guess` (with f(guess) = guessValue); stops when x is known to 10⁻⁶·max(1, |x|).
     /// Returns the best point seen, the ends' values not evaluated.
-    static func brent(lo: Double, guess: Double, hi: Double, guessValue: Double, _ f: (Double) -> Double) -> (x: Double, value: Double) {
+    static func brent(lo: Double, guess: Double, hi: Double, guessValue: Double, tolerance: Double = 1e-6,
+                      _ f: (Double) -> Double) -> (x: Double, value: Double) {
         let golden = 0.3819660112501051
         var a = Swift.min(lo, hi), b = Swift.max(lo, hi)
         var x = guess, w = guess, v = guess
@@ -347,7 +350,7 @@ public struct CrossValidation: Sendable {
             let middle = (a + b) / 2
             // x is log h: 10⁻⁶ is a relative precision of 10⁻⁶ in h, where CV, quadratic at its
             // minimum, is flat to ~10⁻¹² relative; a finer bracket only chases rounding noise.
-            let tol = 1e-6 * Swift.max(1, Swift.abs(x)), tol2 = 2 * tol
+            let tol = tolerance * Swift.max(1, Swift.abs(x)), tol2 = 2 * tol
             if Swift.abs(x - middle) <= tol2 - (b - a) / 2 { break }
             var parabolic = false
             if Swift.abs(e) > tol {

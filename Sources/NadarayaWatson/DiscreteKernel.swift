@@ -35,6 +35,22 @@ struct DiscreteKernel: Sendable, Equatable {
     /// c: the number of distinct values among the keys (categorical; unused for ordered).
     let categories: Int
     let lambda: Double
+    /// The logs the factor needs, once: categorical ln(1 − λ) and ln(λ/(c − 1)); ordered ln λ.
+    private let logEqual: Double
+    private let logOther: Double
+
+    init(kind: FeatureKind, categories: Int, lambda: Double) {
+        self.kind = kind
+        self.categories = categories
+        self.lambda = lambda
+        if kind == .categorical {
+            logEqual = Double.log(onePlus: -lambda)
+            logOther = lambda > 0 ? Double.log(lambda / Double(categories - 1)) : -.infinity
+        } else {
+            logEqual = 0
+            logOther = lambda > 0 ? Double.log(lambda) : -.infinity
+        }
+    }
 
     /// λ's largest value: (c − 1)/c (categorical) or 1 (ordered).
     static func upperBound(_ kind: FeatureKind, categories c: Int) -> Double {
@@ -49,14 +65,9 @@ struct DiscreteKernel: Sendable, Equatable {
     /// - Complexity: O(1).
     @inline(__always)
     func relativeLogFactor(_ a: Double, _ b: Double) -> Double {
-        switch kind {
-        case .categorical:
-            if a == b { return Double.log(onePlus: -lambda) }
-            return lambda > 0 ? Double.log(lambda / Double(categories - 1)) : -.infinity
-        default:
-            if a == b { return 0 }
-            return lambda > 0 ? -Self.ln2 + (a - b).magnitude * Double.log(lambda) : -.infinity
-        }
+        if a == b { return logEqual }
+        if kind == .categorical || logOther == -.infinity { return logOther }
+        return -Self.ln2 + (a - b).magnitude * logOther
     }
 
     /// The factor every key shares, dropped from ``relativeLogFactor(_:_:)``: ln(1 − λ) for

@@ -409,8 +409,13 @@ struct QueryBlock<V: EngineVector, let R: Int> {
             }
             var s = 0.0
             for lane in 0..<W {
-                factors[lane] = Double.exp2(smallest - Double(lanes[lane]))
-                s += sums[slot * W + lane] * factors[lane]
+                // exp2(0) = 1 exactly, and a lane with no weight contributes 0 whatever its
+                // factor: both skip the call (small key sets, the mixed engine's cells, have many).
+                let lane64 = Double(lanes[lane]), sum = sums[slot * W + lane]
+                // Below 2⁻¹⁰⁷⁵ the factor is 0: skip libm's slow underflow path.
+                let exponent = smallest - lane64
+                factors[lane] = exponent == 0 ? 1 : sum == 0 || exponent < -1100 ? 0 : Double.exp2(exponent)
+                s += sum * factors[lane]
             }
             if let logTotals { logTotals[i] = (Double.log2(s) - smallest) * 0.6931471805599453 }
             if let states {

@@ -15,13 +15,16 @@ import RealModule
 ///
 /// The search is global in the common factor of the continuous widths (a log-spaced scan on
 /// Scott's widths over [10⁻³, 10²], 24 points, 64 for compact kernels, then Brent inside every local
-/// minimum's bracket), then coordinate sweeps over every h (a 9-point scan over [h/4, 4h]) and
-/// every λ (a 7-point scan over its whole range [0, upper]), each refined by Brent, until a
-/// sweep gains less than 10⁻⁶ relative (far below CV's statistical noise; at most 3 sweeps).
-/// λ starts at half its range.
+/// minimum's bracket), then coordinate sweeps over every h (a 9-point scan over [h/4, 4h], later
+/// 5 points over [h/2, 2h]) and every λ (a 7-point scan over its whole range [0, upper], later 5
+/// points within a sixth of the range), each refined by Brent to 10⁻⁴, until a sweep gains less
+/// than 10⁻⁶ relative (far below CV's statistical noise; at most 3 sweeps). λ starts at half its
+/// range.
 enum MixedCrossValidation {
     /// The classification floor ε.
     static let probabilityFloor = 0x1p-52
+    /// Brent's precision in the sweeps: log h and λ to 10⁻⁴.
+    static let tolerance = 1e-4
 
     /// What is scored.
     enum Criterion {
@@ -96,25 +99,32 @@ enum MixedCrossValidation {
         } else {
             best = cv(h, lambdas)
         }
-        for _ in 0..<3 {
+        // Sweeps: the first scans each parameter widely, later ones near the current value; Brent
+        // to 10⁻⁴ (in log h, and absolute in λ): CV's own noise is far larger.
+        for sweep in 0..<3 {
             let before = best
             for k in 0..<dc {
-                let logCurrent = Double.log(h[k])
-                let grid = (0..<9).map { logCurrent + Double.log(4) * Double($0 - 4) / 4 }
+                let logCurrent = Double.log(h[k]), half = sweep == 0 ? 4 : 2
+                let grid = (0..<(2 * half + 1)).map { logCurrent + Double.log(sweep == 0 ? 4 : 2) * Double($0 - half) / Double(half) }
                 let along = { [h, lambdas] (x: Double) -> Double in var t = h; t[k] = Double.exp(x); return cv(t, lambdas) }
-                if let refined = CrossValidation.refineLocalMinima(grid, grid.map(along), along), refined.value < best {
+                if let refined = CrossValidation.refineLocalMinima(grid, grid.map(along), tolerance: Self.tolerance, along),
+                   refined.value < best {
                     best = refined.value
                     h[k] = Double.exp(refined.x)
                 }
             }
             for k in lambdas.indices where upper[k] > 0 {
-                let grid = (0...6).map { upper[k] * Double($0) / 6 }
+                let step = upper[k] / 6
+                let grid = sweep == 0 ? (0...6).map { step * Double($0) }
+                    : [lambdas[k] - step, lambdas[k] - step / 2, lambdas[k], lambdas[k] + step / 2, lambdas[k] + step]
+                        .filter { $0 >= 0 && $0 <= upper[k] }
                 let along = { [h, lambdas] (x: Double) -> Double in
                     var t = lambdas
                     t[k] = Swift.min(Swift.max(x, 0), upper[k])
                     return cv(h, t)
                 }
-                if let refined = CrossValidation.refineLocalMinima(grid, grid.map(along), along), refined.value < best {
+                if let refined = CrossValidation.refineLocalMinima(grid, grid.map(along), tolerance: Self.tolerance, along),
+                   refined.value < best {
                     best = refined.value
                     lambdas[k] = Swift.min(Swift.max(refined.x, 0), upper[k])
                 }

@@ -115,7 +115,8 @@ struct MixedProblem: Sendable {
         // points of each cell are then redone by a masked call on the cell's own keys, threads
         // over cells (whose points are disjoint). A query's merge order is fixed: the same bits
         // on any thread count.
-        let blockSize = Swift.max(64, (m + 4 * threads - 1) / (4 * threads))
+        // One block per thread: each block costs an engine call per cell, so fewer is cheaper.
+        let blockSize = Swift.max(64, (m + threads - 1) / threads)
         result.shifts.withUnsafeMutableBufferPointer { shiftBuffer in
             result.sums.withUnsafeMutableBufferPointer { sumBuffer in
                 let shifts = SharedOutput(base: shiftBuffer.baseAddress!), sums = SharedOutput(base: sumBuffer.baseAddress!)
