@@ -18,8 +18,8 @@ public enum BandwidthArgument: Equatable, Sendable {
 
     /// Parses `0.5`, `0.5,2`, `scott`, `silverman` or `cv`.
     ///
-    /// - Throws: ``InvalidValue`` for anything else, or a width that is not a positive finite
-    ///   number.
+    /// - Throws: ``InvalidValue`` for anything else, or a value that is not a finite number ≥ 0
+    ///   (0 is a discrete feature's λ; the estimator rejects a continuous width of 0).
     public init(parsing text: String) throws {
         if let method = BandwidthMethod(rawValue: text) {
             self = .method(method)
@@ -31,7 +31,9 @@ public enum BandwidthArgument: Equatable, Sendable {
             guard let value = ClassLabels.decimalValue(trimmed) else {
                 throw InvalidValue(description: "should be a positive number, a comma list of them, or one of scott, silverman, cv")
             }
-            guard value.isFinite, value > 0 else {
+            // 0 is λ's lower end for a discrete feature; a width of 0 is the library's error
+            // (it knows which features are continuous).
+            guard value.isFinite, value >= 0 else {
                 throw InvalidValue(description: "should be a positive finite number, but \(quoted(trimmed)) is not")
             }
             return value

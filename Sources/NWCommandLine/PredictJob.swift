@@ -248,6 +248,9 @@ enum LibraryErrors {
                 let column = training.featureColumns[feature]
                 throw CommandLineError.cell(training.file, line: 1, column: column, name: training.table.header[column],
                                             "has no usable \(rule) bandwidth: \(reason); give --bandwidth explicitly")
+            case let .invalidBandwidth(feature, value):
+                let name = training.featureNames[feature]
+                throw CommandLineError.option("--bandwidth", "value \(feature + 1) (continuous feature \(quoted(name))) should be a positive finite number, but is '\(value == 0 ? "0" : NumberFormat.roundTrip(value))'")
             case let .bandwidthCountMismatch(d, count):
                 let names = training.featureNames.joined(separator: ", ")
                 throw CommandLineError.option("--bandwidth", "has \(count) values, but \(training.file) has \(d) feature\(d == 1 ? "" : "s") (\(names)): give one, or one per feature")

@@ -40,7 +40,7 @@ struct DensityCommandTests {
 
     @Test("nw density errors: one line, non-zero exit, no output", arguments: [
         (["--kernel", "constant", "--bandwidth", "1"], "nw: --kernel: the constant kernel (radial) has no density: it is 1 everywhere and does not integrate"),
-        (["--kernel", "gaussian", "--bandwidth", "cv"], "nw: --bandwidth: cv selects widths for regression (least squares); for a density give numbers, scott or silverman"),
+        (["--kernel", "gaussian", "--bandwidth", "1,0"], "nw: --bandwidth: value 2 (continuous feature \"y\") should be a positive finite number, but is '0'"),
         (["--kernel", "gaussian", "--bandwidth", "1,2,3"], "nw: --bandwidth: has 3 values, but TRAIN has 2 features (x, y): give one, or one per feature"),
         (["--kernel", "cauchy", "--bandwidth", "1"], "nw: --kernel: the cauchy kernel (radial) has no density: its tail 1/r² is too heavy to integrate over ℝ^2; use --form product"),
     ])

@@ -85,6 +85,19 @@ struct MixedDataCommandTests {
         #expect(semicolon.stdout == reference.stdout, "\(semicolon.stderr)")
     }
 
+    @Test("λ = 0 on the command line: only the query's own category counts; a width of 0 is still an error")
+    func zeroLambda() throws {
+        let scratch = try Scratch()
+        let train = try scratch.write("t.csv", "x,g,y\n0.1,a,1\n0.5,b,20\n0.9,a,3\n")
+        let query = try scratch.write("q.csv", "x,g\n0.5,a\n")
+        let result = try NW.run(["predict", "--train", train, "--query", query, "--kernel", "boxcar", "--bandwidth", "1,0",
+                                 "--categorical", "g"])
+        #expect(result.status == 0 && result.stdout == "x,g,prediction\n0.5,a,2.0\n", "\(result.stdout) \(result.stderr)")
+        let width = try NW.run(["predict", "--train", train, "--query", query, "--kernel", "boxcar", "--bandwidth", "0,0.2",
+                                "--categorical", "g"])
+        #expect(width.status == 64 && width.stderr.contains("--bandwidth: value 1 (continuous feature \"x\")"), "\(width.stderr)")
+    }
+
     @Test("bad mixed input: one line naming the file, line and column; no output", arguments: [
         (["--categorical", "nope"], "t.csv:1: no column named \"nope\" for --categorical"),
         (["--categorical", "y"], "--categorical: names \"y\", which is not a feature"),
