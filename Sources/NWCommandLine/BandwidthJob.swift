@@ -51,14 +51,8 @@ public enum BandwidthJob {
                 SelectionReport.finish(score: fitted.crossValidationScore, bandwidths: fitted.bandwidths, criterion: "cross-entropy")
                 return fitted.bandwidths
             case .cv where options.density:
-                var density = ParzenDensity(kernel: options.kernel, form: options.form, bandwidth: .crossValidation,
-                                            threads: options.threads)
-                density.featureKinds = training.featureKinds
-                density.selectionProgress = SelectionReport.progress
-                let fitted = try density.fit(samples: keys, sampleWeights: sampleWeights)
-                SelectionReport.finish(score: fitted.crossValidationScore, bandwidths: fitted.bandwidths,
-                                       criterion: "negative log-likelihood per point")
-                return fitted.bandwidths
+                return try DensityJob.fit(.crossValidation, kernel: options.kernel, form: options.form, threads: options.threads,
+                                          training: training, samples: keys, sampleWeights: sampleWeights).bandwidths
             case .cv:
                 // The estimator's own search, as `--bandwidth cv` runs it inside `fit`.
                 var estimator = LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: .crossValidation,

@@ -46,19 +46,26 @@ public enum DensityJob {
         let points = try query.queries(training)
         let density = try LibraryErrors.translate(training: training, query: query) { () throws -> [Double] in
             do {
-                var estimator = ParzenDensity(kernel: options.kernel, form: options.form, bandwidth: options.bandwidth.bandwidth,
-                                              threads: options.threads)
-                estimator.featureKinds = training.featureKinds
-                estimator.selectionProgress = SelectionReport.progress
-                let fitted = try estimator.fit(samples: samples, sampleWeights: sampleWeights)
-                SelectionReport.finish(score: fitted.crossValidationScore, bandwidths: fitted.bandwidths,
-                                       criterion: "negative log-likelihood per point")
+                let fitted = try fit(options.bandwidth.bandwidth, kernel: options.kernel, form: options.form, threads: options.threads,
+                                     training: training, samples: samples, sampleWeights: sampleWeights)
                 return query.expand(try fitted.density(points))
-            } catch let NadarayaWatsonError.invalidArgument(message) {
-                // The kernel has no density in this form.
+            } catch let NadarayaWatsonError.invalidArgument(message) where message.contains("has no density") {
                 throw CommandLineError.option("--kernel", message)
             }
         }
         try PredictJob.writeWithColumn(query.table, named: "density", density, to: output)
+    }
+
+    /// The density estimator of the job (and of `nw bandwidth --density`), fitted: widths given,
+    /// a rule, or the leave-one-out likelihood, whose score goes to stderr.
+    static func fit(_ bandwidth: Bandwidth, kernel: Kernel, form: KernelForm, threads: Int?, training: TrainingData,
+                    samples: Matrix, sampleWeights: [Double]?) throws -> FittedParzenDensity {
+        var estimator = ParzenDensity(kernel: kernel, form: form, bandwidth: bandwidth, threads: threads)
+        estimator.featureKinds = training.featureKinds
+        estimator.selectionProgress = SelectionReport.progress
+        let fitted = try estimator.fit(samples: samples, sampleWeights: sampleWeights)
+        SelectionReport.finish(score: fitted.crossValidationScore, bandwidths: fitted.bandwidths,
+                               criterion: "negative log-likelihood per point")
+        return fitted
     }
 }

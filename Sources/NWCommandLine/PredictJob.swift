@@ -251,6 +251,8 @@ enum LibraryErrors {
             case let .invalidBandwidth(feature, value):
                 let name = training.featureNames[feature]
                 throw CommandLineError.option("--bandwidth", "value \(feature + 1) (continuous feature \(quoted(name))) should be a positive finite number, but is '\(value == 0 ? "0" : NumberFormat.roundTrip(value))'")
+            case let .invalidMixedBandwidth(message):
+                throw CommandLineError.option("--bandwidth", message)
             case let .bandwidthCountMismatch(d, count):
                 let names = training.featureNames.joined(separator: ", ")
                 throw CommandLineError.option("--bandwidth", "has \(count) values, but \(training.file) has \(d) feature\(d == 1 ? "" : "s") (\(names)): give one, or one per feature")

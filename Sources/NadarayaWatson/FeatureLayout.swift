@@ -50,7 +50,7 @@ struct FeatureLayout: Sendable, Equatable {
         let d = kinds.count
         guard list.count == d else {
             if list.count == 1 {
-                throw NadarayaWatsonError.invalidArgument(
+                throw NadarayaWatsonError.invalidMixedBandwidth(
                     "with categorical or ordered features the bandwidth should list one value per feature (\(d): h or λ), but is one number")
             }
             throw NadarayaWatsonError.bandwidthCountMismatch(features: d, bandwidths: list.count)
@@ -62,7 +62,7 @@ struct FeatureLayout: Sendable, Equatable {
             let upper = DiscreteKernel.upperBound(kinds[j], categories: categories[k])
             guard list[j] >= 0 && list[j] <= upper else {
                 let what = kinds[j] == .categorical ? "categorical, \(categories[k]) categories" : "ordered"
-                throw NadarayaWatsonError.invalidArgument(
+                throw NadarayaWatsonError.invalidMixedBandwidth(
                     "λ of feature \(j + 1) (\(what)) should be in [0, \(upper)], but is \(list[j])")
             }
         }

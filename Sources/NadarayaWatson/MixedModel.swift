@@ -181,7 +181,7 @@ extension MixedModel {
             return (model, nil)
         case .rule:
             guard !layout.hasDiscrete else {
-                throw NadarayaWatsonError.invalidArgument(
+                throw NadarayaWatsonError.invalidMixedBandwidth(
                     "scott and silverman give widths for continuous features only; with categorical or ordered features give h or λ per feature, or use cv")
             }
             model.widths = try bandwidth.resolve(for: problem.continuousKeys, weights: weights).widths

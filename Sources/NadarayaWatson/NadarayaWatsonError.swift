@@ -29,6 +29,9 @@ public enum NadarayaWatsonError: Error, Equatable, Sendable {
     case invalidArgument(String)
     /// A sample weight is negative or not finite (0-based row).
     case invalidSampleWeight(row: Int, value: Double)
+    /// A bandwidth that does not fit mixed features: a λ outside its range, a single number for
+    /// several features, or a rule of thumb (which has no λ); the message says which.
+    case invalidMixedBandwidth(String)
 
     /// Which input a ``nonFiniteInput(matrix:row:column:value:)`` error is about.
     public enum InputMatrix: String, Sendable {
@@ -59,6 +62,7 @@ extension NadarayaWatsonError: CustomStringConvertible {
             "query \(query + 1) has no key within the kernel's support"
         case let .invalidLabels(reason): reason
         case let .invalidArgument(message): message
+        case let .invalidMixedBandwidth(message): message
         case let .invalidSampleWeight(row, value):
             "sample weights should be finite and at least 0, but row \(row + 1) is \(value)"
         }
