@@ -35,6 +35,11 @@ public struct PlotOptions: Sendable {
     /// The checks across options, before any file is read.
     public func validate() throws {
         try interval.validate()
+        if columns.hasDiscrete {
+            for (given, name) in [(heatmap, "--heatmap"), (interval.level != nil, "--interval")] where given {
+                throw CommandLineError.option(name, "cannot be combined with --categorical or --ordered yet")
+            }
+        }
     }
 }
 

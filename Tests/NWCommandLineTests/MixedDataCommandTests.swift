@@ -98,6 +98,18 @@ struct MixedDataCommandTests {
         #expect(width.status == 64 && width.stderr.contains("--bandwidth: value 1 (continuous feature \"x\")"), "\(width.stderr)")
     }
 
+    @Test("plot along a continuous feature with a categorical one; --heatmap is an option error there")
+    func plot() throws {
+        let scratch = try Scratch()
+        let arguments = ["plot", "--train", Self.iris, "--query", Self.iris, "--target", "Petal.Width", "--categorical", "Species",
+                         "--feature", "Petal.Length", "--kernel", "gaussian", "--bandwidth", "0.5,0.4,0.6,0.1"]
+        let drawn = try NW.run(arguments + ["--output", scratch.path("fit.svg")])
+        #expect(drawn.status == 0 && (scratch.read("fit.svg") ?? "").contains("<svg"), "\(drawn.stderr)")
+        let heatmap = try NW.run(arguments + ["--heatmap", "--output", scratch.path("map.svg")])
+        #expect(heatmap.status == 64 && heatmap.stderrLines == ["nw: --heatmap: cannot be combined with --categorical or --ordered yet"])
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("map.svg")))
+    }
+
     @Test("bad mixed input: one line naming the file, line and column; no output", arguments: [
         (["--categorical", "nope"], "t.csv:1: no column named \"nope\" for --categorical"),
         (["--categorical", "y"], "--categorical: names \"y\", which is not a feature"),
