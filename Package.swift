@@ -1,5 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
+import Foundation
 
 /// The default build is portable and has no unsafe flags, so that other packages can depend on
 /// this one by version (SwiftPM refuses unsafe flags in a versioned dependency). The engines'
@@ -12,7 +13,17 @@ let cpuFlags: [SwiftSetting] = {
     // micro-architecture level (x86-64-v3) exists only there, a named CPU also in -target-cpu.
     let level = cpu.hasPrefix("x86-64-v")
     return [.unsafeFlags(["-Xcc", "-march=\(cpu)"] + (level ? [] : ["-target-cpu", cpu]), .when(configuration: .release))]
+        + (targetHasAVX512(cpu) ? [.define("NW_AVX512", .when(configuration: .release))] : [])
 }()
+
+/// Whether the release target has 32 vector registers (AVX-512), for the engines' register
+/// blocks: `x86-64-v4`, or `native` on a CPU whose /proc/cpuinfo lists avx512f. (Swift's `#if`
+/// cannot test target features, so the manifest passes one define; the default build has none.)
+func targetHasAVX512(_ cpu: String) -> Bool {
+    if cpu == "x86-64-v4" { return true }
+    guard cpu == "native", let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+    return info.contains(" avx512f")
+}
 
 let package = Package(
     name: "nw",

@@ -109,6 +109,7 @@ struct AttentionPooling: Sendable {
         switch Engine.choose(for: problem, task: .pool, strategy: strategy) {
         case .reference: result = ReferenceEngine.pool(problem, queries: queries)
         case .gaussian: result = GaussianEngine.pool(problem, queries: queries, threads: threads, precision: precision)
+        case .embedding: result = EmbeddingEngine.pool(problem, queries: queries, threads: threads, precision: precision)
         case let .compact(indexed): result = CompactEngine.pool(problem, queries: queries, threads: threads, indexed: indexed)
         case .constant: result = Self.averagePooling(problem, queryCount: queries.rows)
         case .smooth: result = SmoothKernelEngine.pool(problem, queries: queries, threads: threads, precision: precision)

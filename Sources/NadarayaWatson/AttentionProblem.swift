@@ -99,6 +99,7 @@ struct AttentionProblem: Sendable {
 
     func plainLogAttention(query q: UnsafePointer<Double>, key k: Int) -> Double {
         let d = featureCount
+        if kernel == .dot { return dotLogAttention(query: q, key: k) - (keyScales?.logFactor[k] ?? 0) }
         if let scales = keyScales { return scaledLogAttention(query: q, key: k, scales) }
         return keys.elements.withUnsafeBufferPointer { x in
             let row = k * d
@@ -116,9 +117,21 @@ struct AttentionProblem: Sendable {
         }
     }
 
+    /// The `dot` kernel's log weight Σⱼ qⱼkⱼ / hⱼ² (per-key widths λₖ·h divide it by λₖ²),
+    /// summed in feature order: the definition its engine is tested against.
+    func dotLogAttention(query q: UnsafePointer<Double>, key k: Int) -> Double {
+        let d = featureCount, inverse = keyScales?.inverse[k] ?? 1
+        return keys.elements.withUnsafeBufferPointer { x in
+            var sum = 0.0
+            for j in 0..<d { sum += q[j] * x[k * d + j] / (bandwidths[j] * bandwidths[j]) }
+            return sum * inverse * inverse
+        }
+    }
+
     /// log α with key k's widths λₖ·h: log K(u/λₖ) − d·log λₖ (the 1/hₖᵈ factor of a per-key
     /// width does not cancel in the ratio, so it is kept).
     func scaledLogAttention(query q: UnsafePointer<Double>, key k: Int, _ scales: KeyScales) -> Double {
+        if kernel == .dot { return dotLogAttention(query: q, key: k) - scales.logFactor[k] }
         let d = featureCount, inverse = scales.inverse[k]
         return keys.elements.withUnsafeBufferPointer { x in
             let row = k * d
@@ -141,6 +154,7 @@ struct AttentionProblem: Sendable {
     /// whose weights lie in [0, 1]; may underflow for kernels with infinite support.
     func attention(query q: UnsafePointer<Double>, key k: Int) -> Double {
         let d = featureCount
+        if kernel == .dot { return Double.exp(plainLogAttention(query: q, key: k)) }
         if let scales = keyScales { return Double.exp(scaledLogAttention(query: q, key: k, scales)) }
         return keys.elements.withUnsafeBufferPointer { x in
             let row = k * d

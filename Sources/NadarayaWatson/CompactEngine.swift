@@ -22,7 +22,7 @@ enum CompactEngine {
         case .triweight: run(TriweightProfile.self, problem, queries, threads, indexed)
         case .tricube: run(TricubeProfile.self, problem, queries, threads, indexed)
         case .cosine: run(CosineProfile.self, problem, queries, threads, indexed)
-        case .gaussian, .constant, .logistic, .cauchy, .laplacian:
+        case .gaussian, .constant, .logistic, .cauchy, .laplacian, .dot:
             preconditionFailure("\(problem.kernel) is not compact")
         }
     }

@@ -22,6 +22,9 @@ enum Engine: Equatable {
     case gaussianMoments
     /// Kernel moments by the definition, compact kernels through the key index (``MomentEngine``).
     case plainMoments(indexed: Bool)
+    /// Products q′·k′ by a register-blocked micro-kernel fused with the softmax: `dot`, and the
+    /// Gaussian at high d (``EmbeddingEngine``).
+    case embedding
 
     /// What the engine is asked for.
     enum Task {
@@ -43,6 +46,7 @@ enum Engine: Equatable {
             if strategy == .reference { return .reference }
             // Per-key widths: only the plain engines (which evaluate α per pair) support them.
             if strategy == .streaming || perKeyWidths { return .streaming }
+            if EmbeddingEngine.supports(problem) { return .embedding }
             if kernel == .gaussian { return .gaussian }
             if kernel.isCompact { return .compact(indexed: strategy != .vectorized) }
             return kernel == .constant ? .constant : .smooth
@@ -62,9 +66,11 @@ enum Engine: Equatable {
     /// - Complexity: O(1).
     static func choose(for problem: MomentProblem) -> Engine {
         let attention = problem.attention, set = problem.moments
+        let pooling = set.degree == 0 && !set.scores && !set.monomials.squaresOnly && set.responseWidth == attention.values.width
+        // The embedding engine adds per-key log weights and masks the own key itself.
+        if pooling && problem.kernelPower == 1 && EmbeddingEngine.supports(attention) { return .embedding }
         let family = choose(for: attention, task: .moments)
         guard family == .gaussianMoments else { return family }
-        let pooling = set.degree == 0 && !set.scores && !set.monomials.squaresOnly && set.responseWidth == attention.values.width
         if pooling && problem.logWeights == nil && !problem.leaveOneOut && problem.kernelPower == 1 { return .gaussian }
         return set.responseWidth == 1 ? .gaussianMoments : .plainMoments(indexed: false)
     }

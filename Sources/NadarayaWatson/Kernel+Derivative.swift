@@ -34,6 +34,7 @@ extension Kernel {
         case .logistic: return a > 1e-8 ? -Double.tanh(a / 2) / a : -0.5
         case .cauchy: return -2 / (1 + a * a)
         case .laplacian: return a > 0 ? -1 / a : 0
+        case .dot: preconditionFailure("the dot kernel is not a function of the distance: its score is kⱼ/hⱼ²")
         }
     }
 }

@@ -17,6 +17,13 @@ import RealModule
 /// | logistic     | 1/(eᵘ + 2 + e⁻ᵘ)     | ℝ              |
 /// | cauchy       | 1/(1 + u²)           | ℝ              |
 /// | laplacian    | exp(−\|u\|)          | ℝ              |
+/// | dot          | exp(Σⱼ qⱼkⱼ / hⱼ²)   | ℝᵈ (not a function of u) |
+///
+/// `dot` is the softmax of a scaled dot product, the attention of a Transformer (hⱼ = d^¼ for
+/// all j gives its 1/√d). It is not a function of the distance: on unit vectors
+/// (‖q‖ = ‖k‖ = 1, equal widths h) q·k/h² = (1 − ‖q − k‖²/2)/h², so it gives the Gaussian's
+/// weights exactly, and its profile functions below are the Gaussian's. Radial and product
+/// forms are the same kernel. It has no density normalisation (it is not a density kernel).
 ///
 /// Compact kernels have **open** support: K(u) = 0 for |u| ≥ 1, so a key at exactly one width
 /// from the query gets no weight (for cosine that is also the profile's own value there).
@@ -27,6 +34,7 @@ import RealModule
 public enum Kernel: String, CaseIterable, Sendable, Codable {
     case gaussian, boxcar, constant, epanechnikov, triangular, biweight, triweight, tricube, cosine
     case logistic, cauchy, laplacian
+    case dot
 
     /// Whether K vanishes for |u| ≥ 1 (compact, open support) rather than being positive everywhere.
     ///
@@ -37,7 +45,7 @@ public enum Kernel: String, CaseIterable, Sendable, Codable {
     public var isCompact: Bool {
         switch self {
         case .boxcar, .epanechnikov, .triangular, .biweight, .triweight, .tricube, .cosine: true
-        case .gaussian, .constant, .logistic, .cauchy, .laplacian: false
+        case .gaussian, .constant, .logistic, .cauchy, .laplacian, .dot: false
         }
     }
 
@@ -52,7 +60,7 @@ public enum Kernel: String, CaseIterable, Sendable, Codable {
     public func profile(_ u: Double) -> Double {
         let a = u.magnitude
         switch self {
-        case .gaussian: return Double.exp(-0.5 * u * u)
+        case .gaussian, .dot: return Double.exp(-0.5 * u * u)
         case .constant: return 1
         case .logistic:
             // 1/(eᵘ + 2 + e⁻ᵘ) = e^{−|u|} / (1 + e^{−|u|})², which never overflows.
@@ -77,7 +85,7 @@ public enum Kernel: String, CaseIterable, Sendable, Codable {
     public func logProfile(_ u: Double) -> Double {
         let a = u.magnitude
         switch self {
-        case .gaussian: return -0.5 * u * u
+        case .gaussian, .dot: return -0.5 * u * u
         case .constant: return 0
         case .logistic: return -a - 2 * Double.log(onePlus: Double.exp(-a))
         case .cauchy: return -Double.log(onePlus: u * u)
@@ -105,7 +113,7 @@ public enum Kernel: String, CaseIterable, Sendable, Codable {
             let t = 1 - a * a * a
             return t * t * t
         case .cosine: return Double.cos(Double.pi / 2 * a)
-        case .gaussian, .constant, .logistic, .cauchy, .laplacian:
+        case .gaussian, .constant, .logistic, .cauchy, .laplacian, .dot:
             preconditionFailure("\(self) is not a compact kernel")
         }
     }

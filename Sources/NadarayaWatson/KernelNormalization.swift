@@ -6,8 +6,8 @@ import RealModule
 // ratio); a density does. The constants below make ∫ c·K = 1 over ℝᵈ.
 
 extension Kernel {
-    /// The normalising constant c of the 1-D profile, ∫ c·K(u) du = 1, or nil for `constant`,
-    /// which does not integrate.
+    /// The normalising constant c of the 1-D profile, ∫ c·K(u) du = 1, or nil for `constant`
+    /// and `dot`, which do not integrate.
     ///
     /// | kernel | c | | kernel | c |
     /// |---|---|---|---|---|
@@ -33,6 +33,7 @@ extension Kernel {
         case .logistic: 1
         case .cauchy: 1 / Double.pi
         case .laplacian: 0.5
+        case .dot: nil
         }
     }
 
@@ -78,7 +79,7 @@ extension Kernel {
                 if term < 1e-18 { break }
             }
             radial = sum
-        case .cauchy, .constant: return nil
+        case .cauchy, .constant, .dot: return nil
         }
         return 1 / (sphere * radial)
     }

@@ -78,6 +78,8 @@ enum MomentEngine {
         switch Engine.choose(for: problem) {
         case .gaussian:
             return GaussianEngine.states(problem.attention, queries: queries, threads: threads)
+        case .embedding:
+            return EmbeddingEngine.states(problem, queries: queries, threads: threads)
         case .gaussianMoments:
             return GaussianMoments.states(problem, queries: queries, threads: threads)
         case let .plainMoments(indexed):
@@ -192,8 +194,9 @@ enum MomentEngine {
                     // product: ψ(|vⱼ|)/|vⱼ| per feature).
                     let r = radial ? (0..<d).reduce(0.0) { $0 + u[$1] * u[$1] }.squareRoot() : 0
                     for j in 0..<d {
-                        let slope = kernel.logSlopeOverDistance(radial ? r : u[j].magnitude)
-                        let score = -slope * u[j] / h[j]
+                        // dot: ∂(Σ qⱼkⱼ/hⱼ²)/∂qⱼ = kⱼ/hⱼ².
+                        let score = kernel == .dot ? xs[k * d + j] / (h[j] * h[j])
+                            : -kernel.logSlopeOverDistance(radial ? r : u[j].magnitude) * u[j] / h[j]
                         out[set.scoreOffset + j] += e * score
                         if w > 0 { values.accumulate(key: k, weight: e * score, into: out + set.scoreOffset + d + j * w) }
                     }

@@ -61,6 +61,7 @@ public struct ParzenDensity: Sendable {
         let d = featureKinds.isEmpty ? samples.columns : featureKinds.filter { !$0.isDiscrete }.count
         guard let c = d == 0 ? 1 : kernel.normalizingConstant(dimension: d, form: form) else {
             let why = kernel == .constant ? "it is 1 everywhere and does not integrate"
+                : kernel == .dot ? "exp(q·k/h²) is not a function of the distance and does not integrate"
                 : "its tail 1/r² is too heavy to integrate over ℝ^\(d); use --form product"
             throw NadarayaWatsonError.invalidArgument("the \(kernel.rawValue) kernel (\(form.rawValue)) has no density: \(why)")
         }

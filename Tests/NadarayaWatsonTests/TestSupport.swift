@@ -39,7 +39,25 @@ func plainProfile(_ kernel: Kernel, _ u: Double) -> Double {
     case .logistic: return 1 / (exp(u) + 2 + exp(-u))
     case .cauchy: return 1 / (1 + u * u)
     case .laplacian: return exp(-a)
+    // Not a function of u: its weights are exp(q·k/h²) (`plainDotPooling`); on the unit
+    // sphere the Gaussian's.
+    case .dot: return exp(-u * u / 2)
     }
+}
+
+/// The `dot` kernel written out: α = exp(Σⱼ qⱼkⱼ/hⱼ² − max), normalised per query, in
+/// linear space after subtracting each query's largest log weight.
+func plainDotPooling(keys: Matrix, values: Matrix, bandwidths h: [Double], queries: Matrix) -> Matrix {
+    let n = keys.rows, d = keys.columns, p = values.columns, m = queries.rows
+    var predictions = Matrix(rows: m, columns: p)
+    for i in 0..<m {
+        let logs = (0..<n).map { k in (0..<d).reduce(0.0) { $0 + queries[i, $1] * keys[k, $1] / (h[$1] * h[$1]) } }
+        let top = logs.max()!
+        let alpha = logs.map { exp($0 - top) }
+        let total = alpha.reduce(0, +)
+        for k in 0..<n { for c in 0..<p { predictions[i, c] += alpha[k] / total * values[k, c] } }
+    }
+    return predictions
 }
 
 /// The textbook estimator in linear space: α = K(‖u‖) or ∏ K(uⱼ), normalised per query.
