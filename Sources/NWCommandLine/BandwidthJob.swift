@@ -32,6 +32,9 @@ public enum BandwidthJob {
         if options.density && options.columns.target != nil {
             throw CommandLineError.option("--target", "does not apply to a density: every selected TRAIN column is a coordinate")
         }
+        if options.kernel == .dot && options.method != .cv {
+            throw CommandLineError.option("--method", DotRules.message(options.method))
+        }
         if options.columns.hasDiscrete && options.method != .cv {
             throw CommandLineError.option("--method", "\(options.method.rawValue) gives widths for continuous features only; with --categorical or --ordered use cv")
         }
@@ -59,7 +62,7 @@ public enum BandwidthJob {
                                                          degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
                 estimator.selectionProgress = SelectionReport.progress
                 estimator.featureKinds = training.featureKinds
-                let fitted = try estimator.fit(keys: keys, targets: training.targets().elements, sampleWeights: sampleWeights)
+                let fitted = try estimator.fit(keys: keys, targets: training.targetValues(), sampleWeights: sampleWeights)
                 SelectionReport.finish(score: fitted.crossValidationScore, bandwidths: fitted.bandwidths)
                 return fitted.bandwidths
             }

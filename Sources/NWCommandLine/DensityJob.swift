@@ -53,7 +53,9 @@ public enum DensityJob {
                 throw CommandLineError.option("--kernel", message)
             }
         }
-        try PredictJob.writeWithColumn(query.table, named: "density", density, to: output)
+        var result = ResultTable()
+        result.add("density", density)
+        try result.write(beside: query, to: output)
     }
 
     /// The density estimator of the job (and of `nw bandwidth --density`), fitted: widths given,

@@ -70,16 +70,19 @@ public enum PlotJob {
             featureIndex = 0
         }
         let keys = try training.keys()
-        let targets = try training.targets().elements
+        let targets = try training.targetValues()
         let query = try QueryData(path: options.query, features: names, trainFile: training.file, format: options.columns.format)
         // Under --missing drop, the queries with every feature (the curve has no point elsewhere).
         let queries = try query.queries(training)
         var truth: [Double]?
         if let column = options.truth {
-            guard let index = query.table.header.firstIndex(of: column) else {
-                throw CommandLineError.line(query.table.file, 1, "has no column \(quoted(column)) for --truth (columns: \(query.table.header.map(quoted).joined(separator: ", ")))")
+            guard let table = query.table else {
+                throw CommandLineError.option("--truth", "names a QUERY column, but \(query.file) is a .npy array of features")
             }
-            truth = try (query.complete.map { query.table.keepingRows($0) } ?? query.table).numbers(columns: [index]).elements
+            guard let index = table.header.firstIndex(of: column) else {
+                throw CommandLineError.line(table.file, 1, "has no column \(quoted(column)) for --truth (columns: \(table.header.map(quoted).joined(separator: ", ")))")
+            }
+            truth = try (query.complete.map { table.keepingRows($0) } ?? table).numbers(columns: [index]).elements
         }
         if options.heatmap, queries.rows * keys.rows > maximumHeatmapCells {
             throw CommandLineError.option("--heatmap", "would draw \(queries.rows) queries × \(keys.rows) keys = \(queries.rows * keys.rows) cells, more than \(maximumHeatmapCells); plot fewer queries")

@@ -49,6 +49,9 @@ public struct PredictOptions: Sendable {
                 throw CommandLineError.option(name, "cannot be combined with --categorical or --ordered yet")
             }
         }
+        if kernel == .dot, case let .method(method) = bandwidth, method != .cv {
+            throw CommandLineError.option("--bandwidth", DotRules.message(method))
+        }
         try interval.validate(standardErrors: standardErrors)
         if classify {
             for (given, name) in [(standardErrors, "--se"), (interval.level != nil, "--interval"), (summary, "--summary")] where given {
@@ -89,31 +92,13 @@ public enum PredictJob {
         let file = try ModelFile.read(options.model)
         let query = try QueryData(path: options.query, features: file.features, trainFile: options.model)
         let queries = try query.queries()
-        let predictions: [Double]
+        var result = ResultTable()
         do {
-            predictions = try file.model.predict(queries, threads: options.threads)
+            result.add("prediction", try file.model.predict(queries, threads: options.threads))
         } catch let error as NadarayaWatsonError {
             throw CommandLineError.file(options.model, error.description)
         }
-        try writeWithColumn(query.table, named: "prediction", predictions, to: output)
-    }
-
-    /// Writes every column of `table` (bytes as read) plus one numeric column, atomically to
-    /// `output` or to stdout.
-    static func writeWithColumn(_ table: CSVTable, named name: String, _ column: [Double], to output: AtomicFile?) throws {
-        var writer = CSVWriter(capacity: table.rowCount * (table.columnCount + 1) * 12)
-        for header in table.header { writer.field(header) }
-        writer.field(name)
-        writer.endRow()
-        writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
-            for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
-            row.number(column[i])
-        })
-        if let output {
-            try output.commit(writer.bytes)
-        } else {
-            try FileIO.writeStandardOutput(writer.bytes)
-        }
+        try result.write(beside: query, to: output)
     }
 
     public static func run(_ options: PredictOptions) throws {
@@ -130,13 +115,10 @@ public enum PredictJob {
         let queries = try query.queries(training)
         let bandwidth = options.bandwidth.bandwidth
 
-        var writer = CSVWriter(capacity: query.table.rowCount * (query.table.columnCount + 1) * 12)
-        for name in query.table.header { writer.field(name) }
-        writer.field("prediction")
+        var result = ResultTable()
         var weights: Matrix?
 
         try LibraryErrors.translate(training: training, query: query) {
-            let table = query.table
             if options.classify {
                 var classifier = NadarayaWatsonClassifier(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                           emptyPolicy: options.empty, strategy: options.strategy,
@@ -147,15 +129,9 @@ public enum PredictJob {
                 let model = try classifier.fit(keys: keys, labels: training.labels(), sampleWeights: sampleWeights)
                 SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths, criterion: "cross-entropy")
                 let probabilities = query.expand(try model.probabilities(queries))
-                let best = model.mostProbable(probabilities)
-                for label in model.classes { writer.field("p_" + label) }
-                writer.endRow()
                 let classes = model.classes
-                writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
-                    for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
-                    row.field(best[i].map { classes[$0] } ?? "nan")
-                    for c in 0..<probabilities.columns { row.number(probabilities[i, c]) }
-                })
+                result.add(labels: "prediction", model.mostProbable(probabilities).map { $0.map { classes[$0] } ?? "nan" })
+                result.add(probabilities) { "p_" + classes[$0] }
                 if weightsFile != nil { weights = query.expand(try model.attentionWeights(queries)) }
             } else if !training.hasDiscrete && options.degree == 0 && !options.derivatives && !options.standardErrors && options.interval.level == nil
                         && !options.summary {
@@ -164,72 +140,47 @@ public enum PredictJob {
                                                         precision: options.precision, threads: options.threads)
                 regressor.adaptive = options.adaptive
                 regressor.selectionProgress = SelectionReport.progress
-                let model = try regressor.fit(keys: keys, values: training.targets(), sampleWeights: sampleWeights)
+                let values = try training.targets()
+                let model = try regressor.fit(keys: keys, values: values, sampleWeights: sampleWeights)
                 SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths)
-                let predictions = query.expand(try model.predict(queries))
-                writer.endRow()
-                writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
-                    for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
-                    row.number(predictions.elements[i])
-                })
+                // One value column: `prediction`; a .npy TRAIN's p columns: prediction_1 … prediction_p.
+                result.add(query.expand(try model.predict(queries))) { values.columns == 1 ? "prediction" : "prediction_\($0 + 1)" }
                 if weightsFile != nil { weights = query.expand(try model.attentionWeights(queries)) }
             } else {
+                let targets = Matrix(column: try training.targetValues())
                 var estimator = LocalPolynomialRegressor(kernel: options.kernel, form: options.form, bandwidth: bandwidth,
                                                          degree: options.degree, emptyPolicy: options.empty, threads: options.threads)
                 estimator.featureKinds = training.featureKinds
                 estimator.selectionProgress = SelectionReport.progress
-                let model = try estimator.fit(keys: keys, targets: training.targets().elements, sampleWeights: sampleWeights)
+                let model = try estimator.fit(keys: keys, targets: targets.elements, sampleWeights: sampleWeights)
                 SelectionReport.finish(score: model.crossValidationScore, bandwidths: model.bandwidths)
                 let (computed, computedSlopes) = options.derivatives
                     ? try model.predictWithDerivatives(queries)
                     : (try model.predict(queries), Matrix(rows: queries.rows, columns: 0))
-                let predictions = query.expand(computed), slopes = query.expand(computedSlopes)
-                for name in training.featureNames where options.derivatives { writer.field("d_" + name) }
+                result.add("prediction", query.expand(computed))
+                let names = training.featureNames
+                result.add(query.expand(computedSlopes)) { "d_" + names[$0] }
                 // Uncertainty: se = σ̂·‖l(q)‖ and f̂ ∓ z·se, or the bootstrap's sd and band.
-                var extra: [[Double]] = []
                 if options.interval.isRequested(standardErrors: options.standardErrors) || options.summary {
                     let noise = try model.noise()
                     noise.report()
                     if options.summary {
-                        try FitSummary.report(model, noise: noise, keys: keys, targets: training.targets().elements,
+                        try FitSummary.report(model, noise: noise, keys: keys, targets: targets.elements,
                                               sampleWeights: sampleWeights, features: training.featureNames, options: options)
                     }
                     let (se, lower, upper) = try options.interval.columns(model, queries: queries, estimates: computed,
                                                                           standardErrors: options.standardErrors, noise: noise)
                     for (name, column) in [("se", se), ("lower", lower), ("upper", upper)] {
                         guard let column else { continue }
-                        writer.field(name)
-                        extra.append(query.expand(column))
+                        result.add(name, query.expand(column))
                     }
                 }
-                writer.endRow()
-                let columns = extra
-                writer.append(rows: CSVWriter.rows(count: table.rowCount) { row, i in
-                    for c in 0..<table.columnCount { row.field(bytes: table.bytes(row: i, column: c)) }
-                    row.number(predictions[i])
-                    for j in 0..<slopes.columns { row.number(slopes[i, j]) }
-                    for column in columns { row.number(column[i]) }
-                })
                 if weightsFile != nil { weights = query.expand(try model.smootherWeights(queries)) }
             }
         }
 
-        var weightBytes: [UInt8] = []
-        if let weights {
-            var w = CSVWriter(capacity: weights.elements.count * 20)
-            for k in 0..<weights.columns { w.field("w\(k + 1)") }
-            w.endRow()
-            w.append(rows: CSVWriter.rows(count: weights.rows) { row, i in
-                for k in 0..<weights.columns { row.number(weights[i, k]) }
-            })
-            weightBytes = w.bytes
-        }
-        try weightsFile?.commit(weightBytes)
-        if let output {
-            try output.commit(writer.bytes)
-        } else {
-            try FileIO.writeStandardOutput(writer.bytes)
-        }
+        if let weightsFile { try weightsFile.commit(weights.map { MatrixFile.bytes($0, path: weightsFile.path) } ?? []) }
+        try result.write(beside: query, to: output)
     }
 }
 
@@ -242,8 +193,10 @@ enum LibraryErrors {
             switch error {
             case let .emptyNeighbourhood(index):
                 guard let query else { throw CommandLineError(error.description, status: .dataError) }
-                throw CommandLineError.line(query.table.file, query.table.line(ofRow: query.row(ofQuery: index)),
-                                            "no key lies within the kernel's support of this query (--empty error)")
+                let message = "no key lies within the kernel's support of this query (--empty error)"
+                let (file, line) = query.location(ofQuery: index)
+                guard let line else { throw CommandLineError.file(file, "row \(index + 1): " + message) }
+                throw CommandLineError.line(file, line, message)
             case let .degenerateBandwidth(feature, rule, reason):
                 let column = training.featureColumns[feature]
                 throw CommandLineError.cell(training.file, line: 1, column: column, name: training.table.header[column],
@@ -256,6 +209,8 @@ enum LibraryErrors {
             case let .bandwidthCountMismatch(d, count):
                 let names = training.featureNames.joined(separator: ", ")
                 throw CommandLineError.option("--bandwidth", "has \(count) values, but \(training.file) has \(d) feature\(d == 1 ? "" : "s") (\(names)): give one, or one per feature")
+            case let .notEnoughData(needed, actual, reason) where training.arrays != nil:
+                throw CommandLineError.file(training.file, "\(reason) needs at least \(needed) rows, but there \(actual == 1 ? "is" : "are") \(actual)")
             case let .notEnoughData(needed, actual, reason):
                 throw CommandLineError.line(training.file, 1 + actual + 1,
                                             "\(reason) needs at least \(needed) data rows, but there \(actual == 1 ? "is" : "are") \(actual)")

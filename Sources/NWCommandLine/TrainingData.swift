@@ -14,6 +14,10 @@ public struct ColumnSelection: Sendable, Equatable {
     public var ordered: [String] = []
     /// How TRAIN and QUERY are read: delimiter and missing cells.
     public var format = InputFormat()
+    /// The targets of a .npy TRAIN (`--values V.npy`).
+    public var values: String?
+    /// `--normalize`: keys and queries scaled to unit Euclidean length (cosine similarity).
+    public var normalize = false
 
     public init(target: String? = nil, features: [String]? = nil, sampleWeight: String? = nil) {
         self.target = target
@@ -92,16 +96,44 @@ struct TrainingData {
     /// −1 when the file has no target (densities).
     let targetColumn: Int
     let weightColumn: Int?
+    /// TRAIN's arrays when it is a .npy file (`table` then holds only the names x1 … xd, y).
+    let arrays: ArrayTrainingData?
+    /// `--normalize`: ``keys()`` and QUERY's rows scaled to unit length.
+    let normalize: Bool
     var featureNames: [String] { featureColumns.map { table.header[$0] } }
     var file: String { table.file }
+    /// The number of training rows.
+    var rowCount: Int { arrays?.keys.rows ?? table.rowCount }
 
     init(path: String, target: String?) throws {
         try self.init(path: path, selection: ColumnSelection(target: target))
     }
 
     init(path: String, selection: ColumnSelection, hasTarget: Bool = true) throws {
+        if NPYFile.isNPY(path) {
+            try self.init(arrays: ArrayTrainingData(keysFile: path, selection: selection, hasTarget: hasTarget),
+                          hasTarget: hasTarget, normalize: selection.normalize)
+            return
+        }
+        if selection.values != nil {
+            throw CommandLineError.option("--values", "applies to a .npy TRAIN; \(path) is CSV (name its target with --target)")
+        }
         let table = try CSVTable(bytes: FileIO.read(path), file: path, delimiter: selection.format.delimiter(for: path))
         try self.init(table: table, selection: selection, hasTarget: hasTarget)
+    }
+
+    /// TRAIN from .npy arrays: continuous features named x1 … xd, the target y.
+    private init(arrays: ArrayTrainingData, hasTarget: Bool, normalize: Bool) throws {
+        let d = arrays.keys.columns
+        let names = ArrayTrainingData.featureNames(d) + (hasTarget ? ["y"] : [])
+        table = try CSVTable(bytes: Array((names.joined(separator: ",") + "\n").utf8), file: arrays.keysFile)
+        featureColumns = Array(0..<d)
+        kinds = Array(repeating: .continuous, count: d)
+        categories = [:]
+        targetColumn = hasTarget ? d : -1
+        weightColumn = nil
+        self.arrays = arrays
+        self.normalize = normalize
     }
 
     /// TRAIN from a parsed table (named in errors by its file).
@@ -203,6 +235,11 @@ struct TrainingData {
         self.categories = categories
         self.targetColumn = targetColumn
         self.weightColumn = weightColumn
+        arrays = nil
+        normalize = selection.normalize
+        if normalize && kinds.contains(where: \.isDiscrete) {
+            throw CommandLineError.option("--normalize", "applies to continuous features only, not with --categorical or --ordered")
+        }
     }
 
     /// Whether some feature is categorical or ordered.
@@ -232,11 +269,24 @@ struct TrainingData {
         return Matrix(rows: view.rowCount, columns: columns.count, elements: elements)
     }
 
-    /// The n × d keys (categorical features as codes).
-    func keys() throws -> Matrix { try matrix(table, columns: featureColumns) }
+    /// The n × d keys (categorical features as codes), of unit length with `--normalize`.
+    func keys() throws -> Matrix {
+        let keys = try arrays?.keys ?? matrix(table, columns: featureColumns)
+        return try normalized(keys, file: file, line: arrays == nil ? { table.line(ofRow: $0) } : nil)
+    }
 
-    /// The n × 1 regression targets.
-    func targets() throws -> Matrix { try table.numbers(columns: [targetColumn]) }
+    /// `rows` scaled to unit length under `--normalize` (else as they are); a zero row is a
+    /// one-line error naming its line (CSV) or row (.npy).
+    func normalized(_ rows: Matrix, file: String, line: ((Int) -> Int)?) throws -> Matrix {
+        guard normalize else { return rows }
+        return try RowNormalization.normalized(rows) { i in
+            guard let line else { return CommandLineError.file(file, "row \(i + 1) \(RowNormalization.zeroRowMessage)") }
+            return CommandLineError.line(file, line(i), "the row's features \(RowNormalization.zeroRowMessage)")
+        }
+    }
+
+    /// The regression targets: n × 1 (CSV), or n × p (.npy values).
+    func targets() throws -> Matrix { try arrays?.targets() ?? table.numbers(columns: [targetColumn]) }
 
     /// The sample weights, each finite and ≥ 0, or nil without `--sample-weight`.
     ///
@@ -256,9 +306,22 @@ struct TrainingData {
         return weights
     }
 
+    /// The regression targets when there must be one per key (a local polynomial, CV, training,
+    /// figures).
+    ///
+    /// - Throws: a one-line error naming the values file when it has several columns.
+    func targetValues() throws -> [Double] {
+        let targets = try self.targets()
+        guard targets.columns == 1 else {
+            throw CommandLineError.file(arrays?.valuesFile ?? file, "has \(targets.columns) value columns; this needs one (shape (n,) or (n, 1))")
+        }
+        return targets.elements
+    }
+
     /// The class labels, as written.
     func labels() throws -> [String] {
-        try (0..<table.rowCount).map { row in
+        if let arrays { return try arrays.labels() }
+        return try (0..<table.rowCount).map { row in
             let label = table.string(row: row, column: targetColumn)
             guard !label.isEmpty else {
                 throw CommandLineError.cell(file, line: table.line(ofRow: row), column: targetColumn,
@@ -273,16 +336,30 @@ struct TrainingData {
     }
 }
 
-/// QUERY.csv: must hold every feature of TRAIN by name, in any order; other columns copy through.
-/// Under `--missing drop`, rows with a missing feature are kept in the output with `nan` results:
-/// ``complete`` lists the rows computed.
+/// QUERY: a CSV file holding every feature of TRAIN by name, in any order (other columns copy
+/// through), or a .npy array of m × d features in TRAIN's order (nothing to copy through).
+/// Under `--missing drop`, CSV rows with a missing feature are kept in the output with `nan`
+/// results: ``complete`` lists the rows computed.
 struct QueryData {
-    let table: CSVTable
+    /// The CSV table (nil for a .npy QUERY).
+    let table: CSVTable?
+    /// The queries of a .npy QUERY.
+    let array: Matrix?
+    let file: String
     let featureColumns: [Int]
     /// The rows with every feature present (nil: all).
     let complete: [Int]?
 
     init(path: String, features: [String], trainFile: String, format: InputFormat = InputFormat()) throws {
+        file = path
+        if NPYFile.isNPY(path) {
+            let array = try NPYFile.read(path).matrix(file: path)
+            guard array.columns == features.count else {
+                throw CommandLineError.file(path, "has \(array.columns) column\(array.columns == 1 ? "" : "s"), but \(trainFile) has \(features.count) feature\(features.count == 1 ? "" : "s"): one column per feature, in TRAIN's order")
+            }
+            (table, self.array, featureColumns, complete) = (nil, array, Array(0..<features.count), nil)
+            return
+        }
         let table = try CSVTable(bytes: FileIO.read(path), file: path, delimiter: format.delimiter(for: path))
         try table.requireUniqueColumnNames()
         let featureColumns = try features.map { name in
@@ -297,14 +374,36 @@ struct QueryData {
             complete = rows.count == table.rowCount ? nil : rows
         }
         self.table = table
+        array = nil
         self.featureColumns = featureColumns
         self.complete = complete
     }
 
-    /// The m × d queries, features in TRAIN's order (without `training`: all numeric).
+    /// Output rows: every QUERY row.
+    var rowCount: Int { array?.rows ?? table!.rowCount }
+
+    /// The columns copied through to the output: QUERY's own (none for a .npy QUERY).
+    var copiedHeader: [String] { table?.header ?? [] }
+
+    /// The m × d queries, features in TRAIN's order (without `training`: all numeric), of unit
+    /// length under TRAIN's `--normalize`.
     func queries(_ training: TrainingData? = nil) throws -> Matrix {
-        if let training { return try training.matrix(table, columns: featureColumns, rows: complete) }
-        return try (complete.map { table.keepingRows($0) } ?? table).numbers(columns: featureColumns)
+        if let array {
+            if let training, training.hasDiscrete {
+                throw CommandLineError.file(file, "is a .npy array of numbers, but TRAIN has categorical or ordered features: give QUERY as CSV")
+            }
+            return try training?.normalized(array, file: file, line: nil) ?? array
+        }
+        let table = table!
+        guard let training else { return try (complete.map { table.keepingRows($0) } ?? table).numbers(columns: featureColumns) }
+        let rows = try training.matrix(table, columns: featureColumns, rows: complete)
+        return try training.normalized(rows, file: file) { table.line(ofRow: row(ofQuery: $0)) }
+    }
+
+    /// Where query `i` is, for an error message: `FILE:LINE` (CSV) or `FILE: row r` (.npy).
+    func location(ofQuery i: Int) -> (file: String, line: Int?) {
+        guard let table else { return (file, nil) }
+        return (file, table.line(ofRow: row(ofQuery: i)))
     }
 
     /// The table row of computed query `i`.
@@ -313,14 +412,14 @@ struct QueryData {
     /// Computed results (one per complete row) spread over every row, `nan` for the others.
     func expand(_ values: [Double]) -> [Double] {
         guard let complete else { return values }
-        var all = [Double](repeating: .nan, count: table.rowCount)
+        var all = [Double](repeating: .nan, count: rowCount)
         for (k, row) in complete.enumerated() { all[row] = values[k] }
         return all
     }
 
     func expand(_ matrix: Matrix) -> Matrix {
         guard let complete else { return matrix }
-        var all = Matrix(rows: table.rowCount, columns: matrix.columns, repeating: .nan)
+        var all = Matrix(rows: rowCount, columns: matrix.columns, repeating: .nan)
         for (k, row) in complete.enumerated() { for c in 0..<matrix.columns { all[row, c] = matrix[k, c] } }
         return all
     }

@@ -14,7 +14,7 @@ struct Predict: ParsableCommand {
 
     @OptionGroup var training: TrainingOptions
 
-    @Option(help: ArgumentHelp("Queries: CSV holding every feature column of TRAIN by name; other columns are copied through. '-' reads standard input.", valueName: "QUERY.csv"))
+    @Option(help: ArgumentHelp("Queries: CSV holding every feature column of TRAIN by name; other columns are copied through. '-' reads standard input. Or a .npy array (m × d, TRAIN's feature order).", valueName: "QUERY.csv"))
     var query: String?
 
     @OptionGroup var kernel: KernelOptions
@@ -41,7 +41,7 @@ struct Predict: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the attention-weight matrix (degree ≥ 1: the equivalent kernel lᵢ(q)): one row per query, one column per TRAIN row.", valueName: "WEIGHTS.csv"))
     var weights: String?
 
-    @Option(help: ArgumentHelp("Write here instead of standard output (atomically: all or nothing).", valueName: "OUT.csv"))
+    @Option(help: ArgumentHelp("Write here instead of standard output (atomically: all or nothing); a path ending in .npy gets the numeric result columns as an m × p float64 array.", valueName: "OUT.csv"))
     var output: String?
 
     @Option(help: ArgumentHelp("Predict with a model from `nw train` instead of TRAIN, kernel and bandwidth.", valueName: "MODEL.json"))
@@ -54,7 +54,8 @@ struct Predict: ParsableCommand {
         let given: [(Bool, String)] = [
             (training.train != nil, "--train"), (kernel.kernel != nil, "--kernel"), (bandwidth.bandwidth != nil, "--bandwidth"),
             (training.target != nil, "--target"), (training.features != nil, "--features"),
-            (training.sampleWeight != nil, "--sample-weight"), (weights != nil, "--weights"), (fit.degree != 0, "--degree"),
+            (training.sampleWeight != nil, "--sample-weight"), (training.values != nil, "--values"), (training.normalize, "--normalize"),
+            (weights != nil, "--weights"), (fit.degree != 0, "--degree"),
             (derivatives, "--derivatives"), (adaptive, "--adaptive"), (classify, "--classify"), (se, "--se"),
             (interval.interval != nil, "--interval"), (interval.bootstrap != nil, "--bootstrap"), (summary, "--summary"),
         ]

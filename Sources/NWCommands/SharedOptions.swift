@@ -22,11 +22,17 @@ private func columnList(_ text: String) -> [String] {
 
 /// TRAIN and which of its columns play which part (predict, bandwidth, plot, train, density).
 struct TrainingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Training data: CSV with a header, one row per observation. '-' reads standard input.", valueName: "TRAIN.csv"))
+    @Option(help: ArgumentHelp("Training data: CSV with a header, one row per observation ('-' reads standard input), or a .npy array of features (with --values).", valueName: "TRAIN.csv"))
     var train: String?
 
     @Option(help: ArgumentHelp("The value column of TRAIN (default: the last column that is not the weight).", valueName: "COL"))
     var target: String?
+
+    @Option(help: ArgumentHelp("With a .npy TRAIN (features only, n × d): the targets, a .npy array of shape (n,) or (n, p); labels (integers or text) with --classify.", valueName: "V.npy"))
+    var values: String?
+
+    @Flag(help: "Scale every key and query to unit Euclidean length first (cosine similarity; on unit vectors the dot kernel equals the gaussian).")
+    var normalize = false
 
     @Option(help: ArgumentHelp("The feature columns, comma-separated, in this order (default: every column but the target and the weight); other columns are ignored and may hold text.", valueName: "COLS"),
             transform: { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0) } })
@@ -55,6 +61,8 @@ struct TrainingOptions: ParsableArguments {
         selection.categorical = categorical
         selection.ordered = ordered
         selection.format = InputFormat(delimiter: delimiter, missing: missing)
+        selection.values = values
+        selection.normalize = normalize
         return selection
     }
 

@@ -51,6 +51,10 @@ struct AttentionPooling: Sendable {
         }
         originalRowCount = kept.kept == nil ? keys.rows : sampleWeights!.count
         keptRows = kept.kept
+        try Kernel.requireRule(bandwidth, for: kernel)
+        if adaptive && kernel == .dot {
+            throw NadarayaWatsonError.invalidArgument("adaptive widths size a distance; the dot kernel's width is a temperature")
+        }
         let (widths, score) = try bandwidth.resolve(for: keys, weights: kept.weights, select: select)
         crossValidationScore = score
         // Values pooled as v / 2ᵏ per column where |v| is extreme (exact), so that no weighted sum

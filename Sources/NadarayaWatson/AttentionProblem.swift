@@ -190,7 +190,7 @@ extension Kernel {
     @inlinable
     public func radialLogProfile(squaredDistance s: Double) -> Double {
         switch self {
-        case .gaussian: return -0.5 * s
+        case .gaussian, .dot: return -0.5 * s
         case .constant: return 0
         case .cauchy: return -Double.log(onePlus: s)
         case .logistic, .laplacian: return logProfile(s.squareRoot())
@@ -204,7 +204,7 @@ extension Kernel {
     @inlinable
     public func radialProfile(squaredDistance s: Double) -> Double {
         switch self {
-        case .gaussian: return Double.exp(-0.5 * s)
+        case .gaussian, .dot: return Double.exp(-0.5 * s)
         case .constant: return 1
         case .cauchy: return 1 / (1 + s)
         case .logistic, .laplacian: return profile(s.squareRoot())

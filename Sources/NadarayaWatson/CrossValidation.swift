@@ -186,7 +186,8 @@ public struct CrossValidation: Sendable {
             }
             return (selected.bandwidths, selected.score * scale * scale)
         }
-        let base = try BandwidthRule.scott.bandwidths(for: keys, weights: weights)
+        let base = kernel == .dot ? Kernel.dotStartWidths(for: keys, weights: weights)
+            : try BandwidthRule.scott.bandwidths(for: keys, weights: weights)
         var evaluations = 0, bestSeen = Double.infinity
         // Tied keys merged once for the whole search; the rows' score where the merge declines.
         let groups = compressesTies ? TiedKeys(keys: keys, targets: targets, weights: weights) : nil
@@ -214,7 +215,8 @@ public struct CrossValidation: Sendable {
         }
         var h = base.map { $0 * Double.exp(best.x) }
         var bestScore = best.value
-        guard d > 1 else { return (h, bestScore) }
+        // The dot kernel's one temperature is the common factor: no per-feature widths.
+        guard d > 1, kernel != .dot else { return (h, bestScore) }
 
         // 3. Per-feature widths.
         if kernel == .gaussian && degree == 0 {

@@ -96,6 +96,7 @@ public struct LocalPolynomialRegressor: Sendable {
         }
         let kept = try SampleWeights(sampleWeights, count: keys.rows)
         let x = kept.select(keys), y = kept.select(targets), s = kept.weights
+        try Kernel.requireRule(bandwidth, for: kernel)
         let (widths, score) = try bandwidth.resolve(for: x, weights: s) { [self] in
             try CrossValidation(kernel: kernel, form: form, emptyPolicy: emptyPolicy, degree: degree, threads: threads)
                 .select(keys: x, targets: y, sampleWeights: s) { selectionProgress?($0, $1) }

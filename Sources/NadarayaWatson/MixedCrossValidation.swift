@@ -103,7 +103,8 @@ enum MixedCrossValidation {
         // to 10⁻⁴ (in log h, and absolute in λ): CV's own noise is far larger.
         for sweep in 0..<3 {
             let before = best
-            for k in 0..<dc {
+            // The dot kernel's one temperature is the common factor: no per-feature widths.
+            for k in 0..<dc where model.problem.kernel != .dot {
                 let logCurrent = Double.log(h[k]), half = sweep == 0 ? 4 : 2
                 let grid = (0..<(2 * half + 1)).map { logCurrent + Double.log(sweep == 0 ? 4 : 2) * Double($0 - half) / Double(half) }
                 let along = { [h, lambdas] (x: Double) -> Double in var t = h; t[k] = Double.exp(x); return cv(t, lambdas) }

@@ -180,6 +180,7 @@ extension MixedModel {
             (model.widths, model.lambdas) = try layout.resolve(list, categories: problem.categories)
             return (model, nil)
         case .rule:
+            try Kernel.requireRule(bandwidth, for: kernel)
             guard !layout.hasDiscrete else {
                 throw NadarayaWatsonError.invalidMixedBandwidth(
                     "scott and silverman give widths for continuous features only; with categorical or ordered features give h or λ per feature, or use cv")
@@ -194,8 +195,9 @@ extension MixedModel {
                 throw NadarayaWatsonError.notEnoughData(needed: 2, actual: problem.keyCount, reason: "cross-validation")
             }
             model.lambdas = Array(repeating: 0, count: layout.discrete.count)
-            let start = problem.continuousCount > 0
-                ? try BandwidthRule.scott.bandwidths(for: problem.continuousKeys, weights: weights) : []
+            let start = problem.continuousCount == 0 ? []
+                : kernel == .dot ? Kernel.dotStartWidths(for: problem.continuousKeys, weights: weights)
+                : try BandwidthRule.scott.bandwidths(for: problem.continuousKeys, weights: weights)
             let selected = try MixedCrossValidation.select(model, start: start, criterion) { progress?($0, $1) }
             model.widths = selected.widths
             model.lambdas = selected.lambdas

@@ -24,9 +24,14 @@ func plainLocalPolynomial(kernel: Kernel, form: KernelForm, keys: Matrix, target
         var A = [[Double]](repeating: [Double](repeating: 0, count: p + 1), count: p)
         for k in 0..<n {
             let u = (0..<d).map { (keys[k, $0] - queries[i, $0]) / h[$0] }
-            let alpha: Double = switch form {
-            case .radial: plainProfile(kernel, sqrt(u.map { $0 * $0 }.reduce(0, +)))
-            case .product: u.map { plainProfile(kernel, $0) }.reduce(1, *)
+            // dot: exp(Σⱼ qⱼkⱼ/hⱼ²), not a function of u (the same in both forms).
+            let dot = (0..<d).reduce(0.0) { $0 + queries[i, $1] * keys[k, $1] / (h[$1] * h[$1]) }
+            let alpha: Double = if kernel == .dot {
+                exp(dot)
+            } else if form == .radial {
+                plainProfile(kernel, sqrt(u.map { $0 * $0 }.reduce(0, +)))
+            } else {
+                u.map { plainProfile(kernel, $0) }.reduce(1, *)
             }
             let w = alpha * (weights?[k] ?? 1)
             let x = exponents.map { e in (0..<d).reduce(1.0) { $0 * pow(u[$1], Double(e[$1])) } }

@@ -60,7 +60,8 @@ struct NadarayaWatsonRegressorTests {
         }
     }
 
-    @Test("predictions are invariant to translating keys and queries together", arguments: Kernel.allCases)
+    // Not dot: q·k changes when both move (its weights are not a function of q − k).
+    @Test("predictions are invariant to translating keys and queries together", arguments: Kernel.allCases.filter { $0 != .dot })
     func translationInvariance(_ kernel: Kernel) throws {
         var rng = SeededGenerator(seed: 11)
         let keys = Matrix.random(rows: 25, columns: 2, in: 0...4, using: &rng)

@@ -65,6 +65,12 @@ func plainDotPooling(keys: Matrix, values: Matrix, bandwidths h: [Double], queri
 func plainNadarayaWatson(kernel: Kernel, form: KernelForm, keys: Matrix, values: Matrix, bandwidths h: [Double],
                          queries: Matrix) -> (predictions: Matrix, weights: Matrix) {
     let n = keys.rows, d = keys.columns, p = values.columns, m = queries.rows
+    if kernel == .dot {
+        // Not a function of u: the weights written out (the same in both forms).
+        let ones = Matrix(rows: n, columns: n, elements: (0..<n * n).map { $0 / n == $0 % n ? 1 : 0 })
+        return (plainDotPooling(keys: keys, values: values, bandwidths: h, queries: queries),
+                plainDotPooling(keys: keys, values: ones, bandwidths: h, queries: queries))
+    }
     var predictions = Matrix(rows: m, columns: p)
     var weights = Matrix(rows: m, columns: n)
     for i in 0..<m {

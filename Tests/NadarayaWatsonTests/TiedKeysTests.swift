@@ -41,7 +41,10 @@ struct TiedKeysTests {
                         let rows = try cv.score(keys: keys, targets: y, bandwidths: [h], sampleWeights: weights)
                         let context = "\(kernel) d \(d) degree \(degree) weighted \(weights != nil) h \(h)"
                         #expect(merged.isFinite == rows.isFinite, "\(context): \(merged) vs \(rows)")
-                        if rows.isFinite { #expect(abs(merged - rows) <= 1e-10 * rows, "\(context): \(merged) vs \(rows)") }
+                        // dot's weights grow with the keys (logits up to 2·25/0.36 ≈ 140 here), so its
+                        // degree-2 local designs are ill-conditioned: both sums agree to ~1e-9.
+                        let tolerance = kernel == .dot && degree == 2 ? 1e-8 : 1e-10
+                        if rows.isFinite { #expect(abs(merged - rows) <= tolerance * rows, "\(context): \(merged) vs \(rows)") }
                     }
                 }
             }
