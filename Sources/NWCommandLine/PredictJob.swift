@@ -199,6 +199,9 @@ enum LibraryErrors {
                 throw CommandLineError.line(file, line, message)
             case let .degenerateBandwidth(feature, rule, reason):
                 let column = training.featureColumns[feature]
+                if training.arrays != nil {
+                    throw CommandLineError.file(training.file, "column \(column + 1) (\(training.table.header[column])) has no usable \(rule) bandwidth: \(reason); give --bandwidth explicitly")
+                }
                 throw CommandLineError.cell(training.file, line: 1, column: column, name: training.table.header[column],
                                             "has no usable \(rule) bandwidth: \(reason); give --bandwidth explicitly")
             case let .invalidBandwidth(feature, value):
