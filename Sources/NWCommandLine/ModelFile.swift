@@ -6,17 +6,20 @@ import Foundation
 #endif
 import NadarayaWatson
 
-/// The JSON file of a trained parametric model: the learned scales, the training data (its
-/// keys) and how it was trained. Keys sorted, numbers in round-trip form, so the same model
+/// The JSON file of a trained parametric model: the kernel (gaussian or dot), the learned scales,
+/// the training data (its keys) and how it was trained. Keys sorted, numbers in round-trip form, so the same model
 /// always writes the same bytes.
 struct ModelFile: Codable, Equatable {
     var format = "nw-parametric-attention-pooling"
     var version = 1
+    /// "gaussian" (w per feature) or "dot" (one w, the temperature w²).
     var kernel = "gaussian"
     var features: [String]
     var target: String
-    /// The learned scale of each feature; the model's widths are 1/|w|.
+    /// The learned scale of each feature (gaussian) or the one scale (dot); the model's widths
+    /// are 1/|w|.
     var w: [Double]
+    /// One width per feature (dot: the same for every feature).
     var bandwidths: [Double]
     /// Training rows: one array of feature values per row, and the target values.
     var keys: [[Double]]
@@ -40,7 +43,8 @@ struct ModelFile: Codable, Equatable {
     }
 
     var model: TrainedAttentionModel {
-        TrainedAttentionModel(scales: w, keys: Matrix(keys), targets: values, sampleWeights: weights)
+        TrainedAttentionModel(kernel: Kernel(rawValue: kernel) ?? .gaussian, scales: w, keys: Matrix(keys),
+                              targets: values, sampleWeights: weights)
     }
 
     func encoded() throws -> [UInt8] {
@@ -68,8 +72,11 @@ struct ModelFile: Codable, Equatable {
         guard model.format == "nw-parametric-attention-pooling", model.version == 1 else {
             throw CommandLineError.file(path, "is not an nw model of a version this tool reads (format \(model.format), version \(model.version))")
         }
-        let d = model.features.count
-        guard d > 0, model.w.count == d, !model.keys.isEmpty, model.keys.count == model.values.count,
+        guard model.kernel == Kernel.gaussian.rawValue || model.kernel == Kernel.dot.rawValue else {
+            throw CommandLineError.file(path, "has kernel \"\(model.kernel)\": it should be gaussian or dot")
+        }
+        let d = model.features.count, scales = model.kernel == Kernel.dot.rawValue ? 1 : d
+        guard d > 0, model.w.count == scales, !model.keys.isEmpty, model.keys.count == model.values.count,
               model.keys.allSatisfy({ $0.count == d }) else {
             throw CommandLineError.file(path, "is an inconsistent nw model: \(d) features, \(model.w.count) scales, \(model.keys.count) keys, \(model.values.count) values")
         }
@@ -77,7 +84,8 @@ struct ModelFile: Codable, Equatable {
             throw CommandLineError.file(path, "is an inconsistent nw model: its weights should be \(model.keys.count) positive numbers")
         }
         for (k, value) in model.w.enumerated() where !(value.isFinite && value != 0) {
-            throw CommandLineError.file(path, "has w = \(value) for feature '\(model.features[k])': it should be a finite nonzero number")
+            let owner = scales == d ? "feature '\(model.features[k])'" : "the dot kernel"
+            throw CommandLineError.file(path, "has w = \(value) for \(owner): it should be a finite nonzero number")
         }
         return model
     }

@@ -10,6 +10,8 @@ public struct TrainOptions: Sendable {
     public var train: String
     /// `--target`, `--features`, `--sample-weight`.
     public var columns = ColumnSelection()
+    /// `--kernel`: gaussian (a scale per feature) or dot (one scale, the temperature w²).
+    public var kernel: Kernel = .gaussian
     public var initialW = 1.0
     public var epochs = 5
     public var learningRate = 0.5
@@ -26,21 +28,26 @@ public struct TrainOptions: Sendable {
 }
 
 /// `nw train`: parametric attention pooling, as in the chapter. Writes the loss log and the
-/// model atomically, prints the learned scales (feature, w, |w|, h = 1/|w|) as CSV on stdout,
-/// and shows progress on stderr only when it is a terminal.
+/// model atomically, prints the learned scales (feature, w, |w|, h = 1/|w|) as CSV on stdout —
+/// one row per feature, or for the dot kernel one row `*` (every feature shares w) — and shows
+/// progress on stderr only when it is a terminal.
 public enum TrainJob {
     public static func run(_ options: TrainOptions) throws {
         let logFile = try options.lossLog.map { try AtomicFile(path: $0) }
         let modelFile = try options.model.map { try AtomicFile(path: $0) }
         if options.columns.hasDiscrete {
-            throw CommandLineError.option(options.columns.categorical.isEmpty ? "--ordered" : "--categorical",
-                                          "does not apply to nw train (its parametric model is Gaussian over continuous features)")
+            throw CommandLineError.option(
+                options.columns.categorical.isEmpty ? "--ordered" : "--categorical",
+                "does not apply to nw train (its parametric models, gaussian and dot, take continuous features)")
+        }
+        if options.columns.normalize {
+            throw CommandLineError.option("--normalize", "does not apply to nw train (a model does not scale its queries): normalise TRAIN first")
         }
         let training = try TrainingData(path: options.train, selection: options.columns)
         let keys = try training.keys()
-        let targets = try training.targets().elements
-        let trainer = ParametricAttentionPooling(initialScale: options.initialW, epochs: options.epochs,
-                                                 learningRate: options.learningRate, optimizer: options.optimizer,
+        let targets = try training.targetValues()
+        let trainer = ParametricAttentionPooling(kernel: options.kernel, initialScale: options.initialW,
+                                                 epochs: options.epochs, learningRate: options.learningRate, optimizer: options.optimizer,
                                                  tolerance: options.tolerance, includeSelf: options.includeSelf,
                                                  threads: options.threads)
         let progress = isatty(2) != 0
@@ -60,7 +67,8 @@ public enum TrainJob {
             log.field(String(epoch.epoch)); log.number(epoch.loss); log.number(epoch.scales[0])
             log.endRow()
         }
-        let file = ModelFile(features: training.featureNames, target: training.table.header[training.targetColumn],
+        let file = ModelFile(kernel: model.kernel.rawValue, features: training.featureNames,
+                             target: training.table.header[training.targetColumn],
                              w: model.scales, bandwidths: model.bandwidths,
                              keys: (0..<model.keys.rows).map { model.keys.row($0) }, values: model.targets, weights: model.sampleWeights,
                              training: .init(optimizer: options.optimizer.rawValue, learningRate: options.learningRate,
@@ -69,7 +77,9 @@ public enum TrainJob {
         var summary = CSVWriter()
         for name in ["feature", "w", "abs_w", "h"] { summary.field(name) }
         summary.endRow()
-        for (k, name) in training.featureNames.enumerated() {
+        // The dot kernel learns one scale for all features: one row, named `*`.
+        let names = model.kernel == .dot ? ["*"] : training.featureNames
+        for (k, name) in names.enumerated() {
             summary.field(name); summary.number(model.scales[k]); summary.number(model.scales[k].magnitude)
             summary.number(model.bandwidths[k])
             summary.endRow()

@@ -8,11 +8,17 @@ struct Train: ParsableCommand {
         discussion: """
         Model: f(xᵢ) = Σ_{j≠i} softmax_j(−½ Σₖ ((xᵢₖ − xⱼₖ) wₖ)²) yⱼ; loss L(w) = Σᵢ ½ (f(xᵢ) − yᵢ)²; \
         full-batch steps w ← w − lr · ∂L/∂w. Prints feature, w, |w| and h = 1/|w| as CSV. \
+        With --kernel dot: f(xᵢ) = Σ_{j≠i} softmax_j(w² xᵢ·xⱼ) yⱼ, one w (a temperature w²) for all \
+        features, printed as one row named *. \
         The model depends on w², so the sign of w is immaterial.
         """
     )
 
     @OptionGroup var training: TrainingOptions
+
+    @Option(help: ArgumentHelp("gaussian (a scale w per feature) or dot (one w: the softmax of w²·q·k).",
+                               valueName: "kernel"))
+    var kernel: Kernel = .gaussian
 
     @Option(name: .customLong("init-w"), help: ArgumentHelp("Initial w of every feature (nonzero).", valueName: "W"))
     var initialW: String = "1"
@@ -43,6 +49,10 @@ struct Train: ParsableCommand {
     func options() throws -> TrainOptions {
         var options = TrainOptions(train: try training.requiredTrain())
         options.columns = training.columns
+        guard kernel == .gaussian || kernel == .dot else {
+            throw CommandLineError.option("--kernel", "should be gaussian or dot, but is \(kernel)")
+        }
+        options.kernel = kernel
         options.initialW = try number("--init-w", initialW, "a finite nonzero number") { $0.isFinite && $0 != 0 }
         options.learningRate = try number("--lr", lr, "a positive number") { $0.isFinite && $0 > 0 }
         options.tolerance = try number("--tolerance", tolerance, "a non-negative number") { $0.isFinite && $0 >= 0 }

@@ -50,6 +50,54 @@ struct TrainCommandTests {
         #expect((json["w"] as? [Double])?.count == 2)
     }
 
+    @Test("--kernel dot: one w (row *), kept in the model; predict --model equals predict --kernel dot --bandwidth h")
+    func dotKernel() throws {
+        let scratch = try Scratch()
+        var text = "a,b,y\n"
+        for i in 0..<40 {
+            let a = sin(Double(i) * 0.37), b = cos(Double(i) * 0.91)
+            text += "\(a),\(b),\(2 * a - b + 0.1 * sin(Double(i * i)))\n"
+        }
+        try scratch.write("train.csv", text)
+        let trained = try NW.run(["train", "--train", "train.csv", "--kernel", "dot", "--init-w", "0.5", "--epochs", "6",
+                                  "--optimizer", "adam", "--lr", "0.2", "--loss-log", "log.csv", "--model", "m.json"],
+                                 in: scratch.url)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stderr.isEmpty)
+        let summary = csvRows(trained.stdout)
+        #expect(summary.count == 2 && summary[0] == ["feature", "w", "abs_w", "h"] && summary[1][0] == "*")
+        let w = try #require(Double(summary[1][1])), h = summary[1][3]
+        #expect(Double(h) == 1 / abs(w))
+
+        // The same trajectory from the library.
+        let rows = csvRows(text).dropFirst()
+        let keys = Matrix(rows.map { [Double($0[0])!, Double($0[1])!] }), y = rows.map { Double($0[2])! }
+        let model = try ParametricAttentionPooling(kernel: .dot, initialScale: 0.5, epochs: 6, learningRate: 0.2,
+                                                   optimizer: .adam).fit(keys: keys, targets: y)
+        #expect(model.scales == [w])
+        let log = csvRows(scratch.read("log.csv") ?? "")
+        #expect(log.count == 7)
+        for (line, epoch) in zip(log.dropFirst(), model.history) {
+            #expect(Double(line[1]) == epoch.loss && Double(line[2]) == epoch.scales[0])
+        }
+
+        let json = try JSONSerialization.jsonObject(with: Data((scratch.read("m.json") ?? "").utf8)) as! [String: Any]
+        #expect(json["kernel"] as? String == "dot")
+        #expect((json["w"] as? [Double])?.count == 1 && (json["bandwidths"] as? [Double])?.count == 2)
+
+        let viaModel = try NW.run(["predict", "--model", "m.json", "--query", "train.csv"], in: scratch.url)
+        let viaWidth = try NW.run(["predict", "--train", "train.csv", "--query", "train.csv", "--kernel", "dot",
+                                   "--bandwidth", h], in: scratch.url)
+        #expect(viaModel.status == 0, "\(viaModel.stderr)")
+        #expect(viaModel.stdout == viaWidth.stdout && !viaModel.stdout.isEmpty, "\(viaWidth.stderr)")
+
+        // A kernel the model format does not know is one line naming the file.
+        let renamed = (scratch.read("m.json") ?? "").replacingOccurrences(of: "\"dot\"", with: "\"cauchy\"")
+        try scratch.write("bad.json", renamed)
+        let bad = try NW.run(["predict", "--model", "bad.json", "--query", "train.csv"], in: scratch.url)
+        #expect(bad.status != 0 && bad.stderrLines.count == 1 && bad.stderr.contains("bad.json"), "\(bad.stderr)")
+    }
+
     struct BadCase: CustomTestStringConvertible, Sendable {
         let arguments: [String], mention: String
         var testDescription: String { arguments.joined(separator: " ") }
@@ -60,6 +108,7 @@ struct TrainCommandTests {
         BadCase(arguments: ["--lr", "-1"], mention: "--lr"),
         BadCase(arguments: ["--epochs", "0"], mention: "--epochs"),
         BadCase(arguments: ["--optimizer", "rmsprop"], mention: "--optimizer"),
+        BadCase(arguments: ["--kernel", "epanechnikov"], mention: "--kernel"),
         BadCase(arguments: ["--target", "nope"], mention: "train.csv:1:"),
     ])
     func badTraining(_ c: BadCase) throws {
