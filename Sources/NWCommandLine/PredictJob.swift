@@ -86,7 +86,8 @@ public struct ModelPredictOptions: Sendable {
 /// `nw predict`: reads TRAIN and QUERY, pools, writes QUERY's columns plus the prediction
 /// (and class probabilities with `--classify`), atomically.
 public enum PredictJob {
-    /// Predicts with a trained model: Gaussian kernel, hₖ = 1/|wₖ|, every training row a key.
+    /// Predicts with a trained model: its kernel (gaussian or dot), hₖ = 1/|wₖ|, every training
+    /// row a key.
     public static func run(_ options: ModelPredictOptions) throws {
         let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }
         let file = try ModelFile.read(options.model)
