@@ -26,6 +26,7 @@ public struct BandwidthOptions: Sendable {
 /// `nw bandwidth`: prints one line, one width per feature, comma-separated.
 public enum BandwidthJob {
     public static func run(_ options: BandwidthOptions) throws {
+        if let cluster = try Cluster.current() { return try DistributedJob.bandwidth(options, cluster: cluster) }
         if options.classify && options.density {
             throw CommandLineError.option("--density", "cannot be combined with --classify")
         }

@@ -39,7 +39,13 @@ struct CSVTable {
     /// - Throws: ``CommandLineError`` for an empty file, an unterminated quote, text after a
     ///   closing quote, or a row whose field count differs from the header's.
     /// - Complexity: O(bytes.count).
-    init(bytes input: [UInt8], file: String, delimiter: UInt8 = UInt8(ascii: ",")) throws {
+    /// - Parameters:
+    ///   - lineOffset: added to every data row's line (a shard of a file: its first row's line
+    ///     in the whole file minus its line here).
+    ///   - stripsTrailingLineBreaks: whether line breaks at the end are empty lines to ignore (a
+    ///     whole file), or part of the rows (a shard, which ends where the next one begins).
+    init(bytes input: [UInt8], file: String, delimiter: UInt8 = UInt8(ascii: ","), lineOffset: Int = 0,
+         stripsTrailingLineBreaks: Bool = true) throws {
         self.file = file
         var text: [UInt8] = []
         text.reserveCapacity(input.count + input.count / 4 + 16)
@@ -52,7 +58,7 @@ struct CSVTable {
         var line = 1
         // Trailing empty lines are not rows.
         var last = end
-        while last > i, input[last - 1] == lf || input[last - 1] == cr { last -= 1 }
+        while stripsTrailingLineBreaks, last > i, input[last - 1] == lf || input[last - 1] == cr { last -= 1 }
 
         while i < last {
             // One record.
@@ -66,7 +72,8 @@ struct CSVTable {
                     i += 1
                     while true {
                         guard i < last else {
-                            throw CommandLineError.line(file, openLine, "field \(openColumn) has an opening quote that is never closed")
+                            throw CommandLineError.line(file, lines.count > 1 ? openLine + lineOffset : openLine,
+                                                        "field \(openColumn) has an opening quote that is never closed")
                         }
                         let b = input[i]
                         if b == quote {
@@ -83,7 +90,8 @@ struct CSVTable {
                         i += 1
                     }
                     if i < last, input[i] != comma, input[i] != lf, input[i] != cr {
-                        throw CommandLineError.line(file, line, "field \(fields) has text after its closing quote")
+                        throw CommandLineError.line(file, lines.count > 1 ? line + lineOffset : line,
+                                                    "field \(fields) has text after its closing quote")
                     }
                 } else {
                     let fieldStart = i
@@ -116,10 +124,10 @@ struct CSVTable {
         }
         self.header = header
         for (row, count) in rowFieldCounts.enumerated().dropFirst() where count != headerFields {
-            throw CommandLineError.line(file, lines[row], "has \(count) field\(count == 1 ? "" : "s"), but the header has \(headerFields)")
+            throw CommandLineError.line(file, lines[row] + lineOffset, "has \(count) field\(count == 1 ? "" : "s"), but the header has \(headerFields)")
         }
         self.physicalRowCount = rowFieldCounts.count - 1
-        self.lines = Array(lines.dropFirst())
+        self.lines = lines.dropFirst().map { $0 + lineOffset }
     }
 
     /// The same file showing only the data rows `rows` (indices into this table's rows, in

@@ -17,6 +17,7 @@ public struct DemoOptions: Sendable {
 /// summary on stdout. Each file is written atomically.
 public enum DemoJob {
     public static func run(_ options: DemoOptions) throws {
+        try Cluster.requireOneProcess("nw demo")
         let directory = options.outputDirectory
         try makeDirectory(directory)
         let chapter = ChapterFigures(seed: options.seed)

@@ -36,6 +36,7 @@ extension DensityOptions {
 
 public enum DensityJob {
     public static func run(_ options: DensityOptions) throws {
+        if let cluster = try Cluster.current() { return try DistributedJob.density(options, cluster: cluster) }
         try options.validate()
         let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }
         let training = try TrainingData(path: options.train, selection: options.columns, hasTarget: false)

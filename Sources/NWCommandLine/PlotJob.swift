@@ -50,6 +50,7 @@ public enum PlotJob {
     public static let maximumHeatmapCells = 250_000
 
     public static func run(_ options: PlotOptions) throws {
+        try Cluster.requireOneProcess("nw plot")
         let output = try AtomicFile(path: options.output)
         try output.commit(Array(try svg(options).utf8))
     }

@@ -89,6 +89,7 @@ public enum PredictJob {
     /// Predicts with a trained model: its kernel (gaussian or dot), hₖ = 1/|wₖ|, every training
     /// row a key.
     public static func run(_ options: ModelPredictOptions) throws {
+        try Cluster.requireOneProcess("nw predict --model")
         let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }
         let file = try ModelFile.read(options.model)
         let query = try QueryData(path: options.query, features: file.features, trainFile: options.model)
@@ -103,6 +104,7 @@ public enum PredictJob {
     }
 
     public static func run(_ options: PredictOptions) throws {
+        if let cluster = try Cluster.current() { return try DistributedJob.predict(options, cluster: cluster) }
         try options.validate()
         // Claim the outputs first: an unwritable path fails before any work.
         let output = try options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) }

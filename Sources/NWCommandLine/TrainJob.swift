@@ -33,6 +33,7 @@ public struct TrainOptions: Sendable {
 /// progress on stderr only when it is a terminal.
 public enum TrainJob {
     public static func run(_ options: TrainOptions) throws {
+        try Cluster.requireOneProcess("nw train")
         let logFile = try options.lossLog.map { try AtomicFile(path: $0) }
         let modelFile = try options.model.map { try AtomicFile(path: $0) }
         if options.columns.hasDiscrete {

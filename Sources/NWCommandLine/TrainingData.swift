@@ -137,10 +137,13 @@ struct TrainingData {
     }
 
     /// TRAIN from a parsed table (named in errors by its file).
-    init(table: CSVTable, selection: ColumnSelection, hasTarget: Bool = true) throws {
+    ///
+    /// - Parameters:
+    ///   - allowsEmpty: a table with no data rows is a shard (under mpirun), not an error.
+    init(table: CSVTable, selection: ColumnSelection, hasTarget: Bool = true, allowsEmpty: Bool = false) throws {
         let path = table.file
         try table.requireUniqueColumnNames()
-        guard table.rowCount > 0 else {
+        guard table.rowCount > 0 || allowsEmpty else {
             throw CommandLineError.line(path, 2, "no data rows after the header: training needs at least one row")
         }
         func column(_ name: String, for option: String) throws -> Int {
@@ -292,7 +295,7 @@ struct TrainingData {
     ///
     /// - Throws: ``CommandLineError`` naming the line and column of an empty, non-numeric,
     ///   negative or non-finite weight, or when every weight is 0.
-    func sampleWeights() throws -> [Double]? {
+    func sampleWeights(requiringPositive: Bool = true) throws -> [Double]? {
         guard let weightColumn else { return nil }
         let name = table.header[weightColumn]
         let weights = try table.numbers(columns: [weightColumn]).elements
@@ -300,7 +303,7 @@ struct TrainingData {
             throw CommandLineError.cell(file, line: table.line(ofRow: row), column: weightColumn, name: name,
                                         "should hold a sample weight of at least 0, but is \(quoted(table.string(row: row, column: weightColumn)))")
         }
-        guard weights.contains(where: { $0 > 0 }) else {
+        guard weights.contains(where: { $0 > 0 }) || !requiringPositive else {
             throw CommandLineError.cell(file, line: 1, column: weightColumn, name: name, "has only zero weights: no row is left")
         }
         return weights

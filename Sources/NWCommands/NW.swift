@@ -42,9 +42,12 @@ public enum CommandLineMain {
         }
         do {
             try command.run()
+            Cluster.started?.finalize()
             exit(0)
         } catch let error as CommandLineError {
-            StandardError.writeLine("nw: \(error.description)")
+            // Under mpirun every rank fails together (the jobs agree on failures); rank 0 prints.
+            if Cluster.launchRank == 0 && !error.isSilent { StandardError.writeLine("nw: \(error.description)") }
+            Cluster.started?.finalize()
             exit(error.status.rawValue)
         } catch {
             fail(error, status: nil)
@@ -62,6 +65,12 @@ public enum CommandLineMain {
     /// `status` (or the parser's code, 1 when it has none).
     static func fail(_ error: Error, status: Int32?) -> Never {
         let code = NW.exitCode(for: error)
+        if let cluster = Cluster.started {
+            // Outside the jobs' agreed failures: no other rank can be waited for.
+            if cluster.rank == 0, let line = parsingErrorLine(error) { StandardError.writeLine(line) }
+            cluster.abort(status ?? ExitStatus.failure.rawValue)
+        }
+        if Cluster.launchRank != 0 { exit(status ?? (code.rawValue == 0 ? ExitStatus.failure.rawValue : code.rawValue)) }
         guard let line = parsingErrorLine(error) else {
             print(NW.fullMessage(for: error))
             exit(0)
