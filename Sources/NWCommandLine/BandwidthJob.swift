@@ -26,7 +26,6 @@ public struct BandwidthOptions: Sendable {
 /// `nw bandwidth`: prints one line, one width per feature, comma-separated.
 public enum BandwidthJob {
     public static func run(_ options: BandwidthOptions) throws {
-        if let cluster = try Cluster.current() { return try DistributedJob.bandwidth(options, cluster: cluster) }
         if options.classify && options.density {
             throw CommandLineError.option("--density", "cannot be combined with --classify")
         }
@@ -39,6 +38,7 @@ public enum BandwidthJob {
         if options.columns.hasDiscrete && options.method != .cv {
             throw CommandLineError.option("--method", "\(options.method.rawValue) gives widths for continuous features only; with --categorical or --ordered use cv")
         }
+        if let cluster = try Cluster.current() { return try DistributedJob.bandwidth(options, cluster: cluster) }
         let training = try TrainingData(path: options.train, selection: options.columns, hasTarget: !options.density)
         let keys = try training.keys()
         let sampleWeights = try training.sampleWeights()

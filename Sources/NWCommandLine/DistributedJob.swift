@@ -71,7 +71,7 @@ enum DistributedJob {
 
     /// The widths: given, or a rule from global statistics.
     static func widths(_ argument: BandwidthArgument, keys: Matrix, weights: [Double]?, training: TrainingData,
-                       cluster: Cluster) throws -> [Double] {
+                       cluster: Cluster, crossValidation: (() throws -> (bandwidths: [Double], score: Double))? = nil) throws -> [Double] {
         switch argument {
         case let .widths(list):
             let d = keys.columns
@@ -91,7 +91,12 @@ enum DistributedJob {
                 try DistributedStatistics.rule(rule, keys: keys, weights: weights, cluster: cluster)
             }
         case .method(.cv):
-            throw CommandLineError.option("--bandwidth", "cv is not supported under mpirun yet: select the widths as one process (nw bandwidth --method cv) and give them")
+            guard let crossValidation else {
+                throw CommandLineError.option("--bandwidth", "cv for a classifier or a density is not supported under mpirun yet: select the widths as one process (nw bandwidth --method cv) and give them")
+            }
+            let selected = try LibraryErrors.translate(training: training) { try crossValidation() }
+            if cluster.rank == 0 { SelectionReport.finish(score: selected.score, bandwidths: selected.bandwidths) }
+            return selected.bandwidths
         }
     }
 
@@ -160,12 +165,12 @@ enum DistributedJob {
             try QueryData(path: options.query, features: training.featureNames, trainFile: training.file, format: options.columns.format)
         }
         let queries = try cluster.agree { try query.queries(training) }
-        let h = try widths(options.bandwidth, keys: keys, weights: weights, training: training, cluster: cluster)
         let mine = hasKeys(keys, weights)
         var result = ResultTable()
 
         if options.classify {
             let labels = try cluster.agree { try training.labels() }
+            let h = try widths(options.bandwidth, keys: keys, weights: weights, training: training, cluster: cluster)
             let distinct = Array(Set(labels))
             guard !distinct.contains(where: { $0.utf8.contains(0) }) else {
                 throw CommandLineError.file(training.file, "holds a class label with a NUL byte, which mpirun's exchange cannot carry")
@@ -203,6 +208,12 @@ enum DistributedJob {
             result.add(probabilities) { "p_" + classes[$0] }
         } else {
             let targets = try cluster.agree { try training.targetValues() }
+            let h = try widths(options.bandwidth, keys: keys, weights: weights, training: training, cluster: cluster) {
+                try DistributedCrossValidation.select(
+                    CrossValidation(kernel: options.kernel, form: options.form, emptyPolicy: options.empty, degree: options.degree,
+                                    threads: options.threads),
+                    keys: keys, targets: targets, weights: weights, cluster: cluster)
+            }
             let mean = try globalMean(Matrix(column: targets), weights: weights, cluster: cluster)
             var predictions = [Double](repeating: .nan, count: queries.rows)
             if options.degree == 0 {
@@ -344,13 +355,21 @@ enum DistributedJob {
 
     static func bandwidth(_ options: BandwidthOptions, cluster: Cluster) throws {
         try requireSupported([
-            (options.method == .cv, "--method cv"), (options.columns.hasDiscrete, "--categorical/--ordered"),
+            (options.method == .cv && (options.classify || options.density), "--method cv with --classify or --density"),
+            (options.columns.hasDiscrete, "--categorical/--ordered"),
+            (options.method == .cv && options.kernel.isCompact && options.empty == .nearest, "--empty nearest"),
             (options.columns.format.missing == .drop, "--missing drop"),
         ])
         let (training, _) = try self.training(options.train, selection: options.columns, hasTarget: !options.density, cluster: cluster)
         let keys = try cluster.agree { try training.keys() }
         let weights = try sampleWeights(training, cluster: cluster)
-        let h = try widths(.method(options.method), keys: keys, weights: weights, training: training, cluster: cluster)
+        let h = try widths(.method(options.method), keys: keys, weights: weights, training: training, cluster: cluster) {
+            let targets = try cluster.agree { try training.targetValues() }
+            return try DistributedCrossValidation.select(
+                CrossValidation(kernel: options.kernel, form: options.form, emptyPolicy: options.empty, degree: options.degree,
+                                threads: options.threads),
+                keys: keys, targets: targets, weights: weights, cluster: cluster)
+        }
         guard cluster.rank == 0 else { return }
         try FileIO.writeStandardOutput(Array((h.map(NumberFormat.roundTrip).joined(separator: ",") + "\n").utf8))
     }

@@ -158,18 +158,24 @@ public final class Cluster: @unchecked Sendable {
         return out
     }
 
-    /// Rank 0's bytes on every rank.
-    public func broadcast(_ bytes: [UInt8]) -> [UInt8] {
+    /// Rank `root`'s bytes on every rank.
+    public func broadcast(_ bytes: [UInt8], root: Int = 0) -> [UInt8] {
         var count = [Int64(bytes.count)]
-        count.withUnsafeMutableBytes { _ = bcastFunction($0.baseAddress, 1, int64, 0, world) }
-        var buffer = rank == 0 ? bytes : [UInt8](repeating: 0, count: Int(count[0]))
+        count.withUnsafeMutableBytes { _ = bcastFunction($0.baseAddress, 1, int64, Int32(root), world) }
+        var buffer = rank == root ? bytes : [UInt8](repeating: 0, count: Int(count[0]))
         var offset = 0
         while offset < buffer.count {
             let chunk = Swift.min(buffer.count - offset, 1 << 30)
-            buffer.withUnsafeMutableBytes { _ = bcastFunction($0.baseAddress! + offset, Int32(chunk), byte, 0, world) }
+            buffer.withUnsafeMutableBytes { _ = bcastFunction($0.baseAddress! + offset, Int32(chunk), byte, Int32(root), world) }
             offset += chunk
         }
         return buffer
+    }
+
+    /// Rank `root`'s doubles on every rank, bit for bit.
+    public func broadcast(_ values: [Double], root: Int = 0) -> [Double] {
+        let bytes = broadcast(values.withUnsafeBytes { Array($0) }, root: root)
+        return bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
     }
 
     /// Every rank's text, in rank order, on every rank.
@@ -195,7 +201,7 @@ public final class Cluster: @unchecked Sendable {
     /// - Parameters:
     ///   - records: `count` records of `width` doubles each, row-major.
     /// - Complexity: O(count · width · log P) communication.
-    public func reduceStates(_ records: [Double], width: Int) -> [Double] {
+    public func reduceStates(_ records: [Double], width: Int, root: Int = 0) -> [Double] {
         let count = records.count / Swift.max(width, 1)
         guard count > 0 else { return records }
         var recordType: Handle?
@@ -210,7 +216,7 @@ public final class Cluster: @unchecked Sendable {
             records.withUnsafeBytes { send in
                 out.withUnsafeMutableBytes {
                     _ = reduceFunction(send.baseAddress! + start * width * 8, $0.baseAddress! + start * width * 8, Int32(chunk),
-                                       recordType, mergeOperation, 0, world)
+                                       recordType, mergeOperation, Int32(root), world)
                 }
             }
             start += chunk

@@ -188,15 +188,41 @@ public struct CrossValidation: Sendable {
         }
         let base = kernel == .dot ? Kernel.dotStartWidths(for: keys, weights: weights)
             : try BandwidthRule.scott.bandwidths(for: keys, weights: weights)
-        var evaluations = 0, bestSeen = Double.infinity
         // Tied keys merged once for the whole search; the rows' score where the merge declines.
         let groups = compressesTies ? TiedKeys(keys: keys, targets: targets, weights: weights) : nil
         var rows = self
         rows.compressesTies = false
         let threads = self.threads ?? Parallel.defaultThreads
+        let score = { (h: [Double]) -> Double in
+            groups.flatMap { tiedScore($0, bandwidths: h, threads: threads) }
+                ?? (try? rows.score(keys: keys, targets: targets, bandwidths: h, sampleWeights: weights)) ?? .infinity
+        }
+        let gradient = { (h: [Double]) in
+            Self.gaussianScoreAndGradient(keys: keys, targets: targets, bandwidths: h, sampleWeights: weights, threads: threads)
+        }
+        return try search(start: base, score: score, scoreAndGradient: gradient, progress: progress)
+    }
+
+    /// ``select(keys:targets:sampleWeights:progress:)``'s search over any evaluation of CV: the
+    /// same steps from Scott's widths (or the dot kernel's start), for data this process does not
+    /// hold whole (key shards on other processes, whose leave-one-out states are merged).
+    ///
+    /// - Parameters:
+    ///   - start: the widths the common factor scales (one per feature).
+    ///   - score: CV(h).
+    ///   - scoreAndGradient: CV(h) and ∂CV/∂log hₖ, used for the Gaussian of degree 0 with d > 1
+    ///     (BFGS); without it, or for other estimators, coordinate sweeps.
+    ///   - progress: as for `select`.
+    /// - Returns: the widths and CV at them.
+    /// - Throws: ``NadarayaWatsonError/invalidArgument(_:)`` when no width gives a finite score.
+    public func search(start base: [Double], score: ([Double]) -> Double,
+                       scoreAndGradient: (([Double]) -> (score: Double, gradient: [Double]))?,
+                       progress: (_ evaluations: Int, _ best: Double) -> Void = { _, _ in })
+        throws -> (bandwidths: [Double], score: Double) {
+        let d = base.count
+        var evaluations = 0, bestSeen = Double.infinity
         func cv(_ h: [Double]) -> Double {
-            let merged = groups.flatMap { tiedScore($0, bandwidths: h, threads: threads) }
-            let value = merged ?? (try? rows.score(keys: keys, targets: targets, bandwidths: h, sampleWeights: weights)) ?? .infinity
+            let value = score(h)
             evaluations += 1
             bestSeen = Swift.min(bestSeen, value)
             progress(evaluations, bestSeen)
@@ -219,8 +245,8 @@ public struct CrossValidation: Sendable {
         guard d > 1, kernel != .dot else { return (h, bestScore) }
 
         // 3. Per-feature widths.
-        if kernel == .gaussian && degree == 0 {
-            (h, bestScore) = quasiNewton(keys: keys, targets: targets, sampleWeights: weights, from: h, score: bestScore) {
+        if kernel == .gaussian && degree == 0, let scoreAndGradient {
+            (h, bestScore) = quasiNewton(from: h, score: bestScore, scoreAndGradient: scoreAndGradient) {
                 evaluations += 1
                 bestSeen = Swift.min(bestSeen, $0)
                 progress(evaluations, bestSeen)
@@ -258,14 +284,13 @@ public struct CrossValidation: Sendable {
 
     /// BFGS on log h with the Gaussian leave-one-out gradient and a backtracking (Armijo) line
     /// search; stops when a step gains less than 10⁻⁶ relative (far below the statistical noise of CV), or after 40 gradient evaluations.
-    func quasiNewton(keys: Matrix, targets: [Double], sampleWeights: [Double]?, from start: [Double], score startScore: Double,
+    func quasiNewton(from start: [Double], score startScore: Double,
+                     scoreAndGradient: ([Double]) -> (score: Double, gradient: [Double]),
                      counted: (Double) -> Void) -> (bandwidths: [Double], score: Double) {
-        let d = keys.columns
-        let threads = self.threads ?? Parallel.defaultThreads
+        let d = start.count
         // CV and ∂CV/∂log hₖ at log widths x.
         func evaluate(_ x: [Double]) -> (value: Double, gradient: [Double]) {
-            let r = Self.gaussianScoreAndGradient(keys: keys, targets: targets, bandwidths: x.map { Double.exp($0) },
-                                                  sampleWeights: sampleWeights, threads: threads)
+            let r = scoreAndGradient(x.map { Double.exp($0) })
             counted(r.score)
             guard r.score.isFinite, r.gradient.allSatisfy(\.isFinite) else { return (.infinity, Array(repeating: 0, count: d)) }
             return (r.score, r.gradient)

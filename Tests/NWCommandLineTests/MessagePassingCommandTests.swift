@@ -119,6 +119,42 @@ struct MessagePassingCommandTests {
         Self.expectClose(Self.numbers(many.stdout, skipping: 3), Self.numbers(one.stdout, skipping: 3), "density")
     }
 
+    @Test("cross-validation under mpirun selects the one-process widths", arguments: [
+        (["--kernel", "gaussian"], 3, 1e-11),                      // BFGS on the analytic gradient
+        (["--kernel", "epanechnikov", "--degree", "1", "--empty", "mean"], 2, 1e-6),
+        // The second width sits where CV is flat to 1e-12: the sweeps stop 1e-5 apart.
+        (["--kernel", "gaussian", "--degree", "1", "--sample-weight", "w"], 4, 1e-4),
+    ] as [([String], Int, Double)])
+    func crossValidation(_ arguments: [String], _ ranks: Int, _ tolerance: Double) throws {
+        // Coordinate sweeps compare scores that differ in their last bits between the two sums
+        // (shards are summed apart), so the Brent steps may part within the search's own
+        // tolerance (10⁻⁶ in log h); the Gaussian's gradient steps agree to rounding.
+        let scratch = try Scratch()
+        // 80 rows: the search runs ~100 evaluations in a debug build.
+        try scratch.write("train.csv", Self.richTrain.split(separator: "\n").prefix(81).joined(separator: "\n") + "\n")
+        try scratch.write("query.csv", Self.query)
+        let command = ["bandwidth", "--train", "train.csv", "--target", "y", "--features", "a,b", "--method", "cv"] + arguments
+        let one = try NW.run(command, in: scratch.url), many = try MPIRun.run(ranks: ranks, command, in: scratch.url)
+        #expect(one.status == 0 && many.status == 0, "\(one.stderr) \(many.stderr)")
+        let parse = { (text: String) in text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! } }
+        Self.expectClose([parse(many.stdout)], [parse(one.stdout)], "\(arguments)", tolerance: tolerance)
+        let notes = many.stderrLines.filter { $0.hasPrefix("nw: note: cv:") }
+        #expect(notes.count == 1, "one note, from rank 0")
+        // The scores at the selected widths agree far more closely than the widths.
+        let score = { (lines: [Substring]) in lines.first { $0.hasPrefix("nw: note: cv:") }.flatMap { Double($0.split(separator: " ")[5]) } }
+        if let a = score(many.stderrLines), let b = score(one.stderrLines) {
+            #expect(abs(a - b) <= (tolerance >= 1e-4 ? 1e-7 : 1e-9) * b, "\(a) vs \(b)")
+        }
+        // nw predict --bandwidth cv: the same selection, then the predictions.
+        let predict = ["predict", "--train", "train.csv", "--target", "y", "--features", "a,b", "--query", "query.csv",
+                       "--bandwidth", "cv"] + arguments
+        let onePredict = try NW.run(predict, in: scratch.url), manyPredict = try MPIRun.run(ranks: ranks, predict, in: scratch.url)
+        #expect(manyPredict.status == 0, "\(manyPredict.stderr)")
+        Self.expectClose(Array(Self.numbers(manyPredict.stdout, skipping: 3).dropLast(2)),
+                         Array(Self.numbers(onePredict.stdout, skipping: 3).dropLast(2)), "predict \(arguments)",
+                         tolerance: tolerance == 1e-11 ? 1e-11 : 1e-3)
+    }
+
     @Test("a shard boundary inside a quoted field spanning lines; CRLF; more ranks than rows")
     func quotedFieldsAndEmptyShards() throws {
         let scratch = try Scratch()
@@ -166,7 +202,7 @@ struct MessagePassingCommandTests {
         }
         // An unreadable TRAIN and a misused option: the same one line.
         for bad in [["predict", "--train", "missing.csv", "--query", "query.csv", "--kernel", "gaussian", "--bandwidth", "1"],
-                    ["predict", "--train", "train.csv", "--query", "query.csv", "--kernel", "gaussian", "--bandwidth", "cv"],
+                    ["density", "--train", "train.csv", "--query", "query.csv", "--kernel", "gaussian", "--bandwidth", "cv"],
                     ["train", "--train", "train.csv"]] {
             let many = try MPIRun.run(ranks: 2, bad, in: scratch.url)
             #expect(many.status != 0)
