@@ -25,8 +25,11 @@ extension Duration {
 
 /// `nw predict`, `nw density` and `nw bandwidth` under `mpirun`: key shards on every rank.
 enum DistributedJob {
-    /// Queries per reduced block.
-    static let queryBlock = 4096
+    /// Doubles of states per reduced block (8 MiB): B = this / (1 + M) queries, at least 1024.
+    /// Large blocks let the engines sort a block's queries and visit only the keys near them.
+    static let blockDoubles = 1 << 20
+
+    static func queryBlock(width: Int) -> Int { max(1024, blockDoubles / max(1, width)) }
 
     /// The options that do not run under mpirun yet: one-line option errors, the same on every rank.
     static func requireSupported(_ given: [(Bool, String)]) throws {
@@ -109,7 +112,7 @@ enum DistributedJob {
         var computing = Duration.zero, reducing = Duration.zero
         let clock = ContinuousClock()
         repeat {
-            let end = min(queries.rows, start + queryBlock)
+            let end = min(queries.rows, start + queryBlock(width: width))
             let block = Matrix(rows: end - start, columns: queries.columns,
                                elements: Array(queries.elements[(start * queries.columns)..<(end * queries.columns)]))
             let t0 = clock.now
@@ -126,7 +129,7 @@ enum DistributedJob {
         if getenv("NW_MPI_STATS") != nil {
             let times = cluster.allMax([computing.seconds, reducing.seconds])
             if cluster.rank == 0 {
-                StandardError.note("mpirun: \(cluster.size) ranks, \(queries.rows) queries in \(blocks) blocks of ≤ \(queryBlock), "
+                StandardError.note("mpirun: \(cluster.size) ranks, \(queries.rows) queries in \(blocks) blocks of ≤ \(queryBlock(width: width)), "
                     + "records of \(width) doubles: \(queries.rows * width * 8) bytes reduced per rank; "
                     + "slowest rank: compute \(times[0]) s, reduce \(times[1]) s")
             }
