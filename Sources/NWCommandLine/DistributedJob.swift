@@ -78,16 +78,7 @@ enum DistributedJob {
         switch argument {
         case let .widths(list):
             let d = keys.columns
-            return try LibraryErrors.translate(training: training) {
-                guard list.count == 1 || list.count == d else {
-                    throw NadarayaWatsonError.bandwidthCountMismatch(features: d, bandwidths: list.count)
-                }
-                let h = list.count == d ? list : Array(repeating: list[0], count: d)
-                for (j, value) in h.enumerated() where !(value.isFinite && value > 0) {
-                    throw NadarayaWatsonError.invalidBandwidth(feature: j, value: value)
-                }
-                return h
-            }
+            return try LibraryErrors.translate(training: training) { try Bandwidth.expanded(list, features: d) }
         case .method(.scott), .method(.silverman):
             let rule: BandwidthRule = argument == .method(.scott) ? .scott : .silverman
             return try LibraryErrors.translate(training: training) {

@@ -124,25 +124,16 @@ public final class Cluster: @unchecked Sendable {
 
     // MARK: - Collectives
 
-    /// Σ over ranks, element-wise, on every rank.
-    public func allSum(_ values: [Double]) -> [Double] { allreduce(values, op: sum) }
-    public func allMax(_ values: [Double]) -> [Double] { allreduce(values, op: max) }
+    /// Σ (or max) over ranks, element-wise, on every rank.
+    public func allSum(_ values: [Double]) -> [Double] { allreduce(values, type: double, op: sum) }
+    public func allMax(_ values: [Double]) -> [Double] { allreduce(values, type: double, op: max) }
+    public func allSum(_ values: [Int64]) -> [Int64] { allreduce(values, type: int64, op: sum) }
 
-    private func allreduce(_ values: [Double], op: Handle) -> [Double] {
-        var out = [Double](repeating: 0, count: values.count)
+    private func allreduce<T: Numeric>(_ values: [T], type: Handle, op: Handle) -> [T] {
+        var out = [T](repeating: 0, count: values.count)
         guard !values.isEmpty else { return out }
         values.withUnsafeBytes { send in
-            out.withUnsafeMutableBytes { _ = allreduceFunction(send.baseAddress, $0.baseAddress, Int32(values.count), double, op, world) }
-        }
-        return out
-    }
-
-    /// Σ over ranks of 64-bit integers, on every rank.
-    public func allSum(_ values: [Int64]) -> [Int64] {
-        var out = [Int64](repeating: 0, count: values.count)
-        guard !values.isEmpty else { return out }
-        values.withUnsafeBytes { send in
-            out.withUnsafeMutableBytes { _ = allreduceFunction(send.baseAddress, $0.baseAddress, Int32(values.count), int64, sum, world) }
+            out.withUnsafeMutableBytes { _ = allreduceFunction(send.baseAddress, $0.baseAddress, Int32(values.count), type, op, world) }
         }
         return out
     }

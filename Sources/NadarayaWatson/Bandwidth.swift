@@ -65,3 +65,15 @@ public enum EvaluationStrategy: String, CaseIterable, Sendable, Codable {
     /// visits only keys that can lie in its support. Bit for bit the dense result.
     case indexed
 }
+
+extension Bandwidth {
+    /// Given widths as every estimator takes them: one for every feature, or one per feature.
+    ///
+    /// - Returns: d widths.
+    /// - Throws: ``NadarayaWatsonError/bandwidthCountMismatch(features:bandwidths:)`` or
+    ///   ``NadarayaWatsonError/invalidBandwidth(feature:value:)`` for a width that is not positive
+    ///   and finite.
+    public static func expanded(_ widths: [Double], features d: Int) throws -> [Double] {
+        try Validation.bandwidths(widths, features: d)
+    }
+}
