@@ -23,6 +23,28 @@ struct ArrayTrainingData {
     ///   a one-line file error for a malformed file, no rows or features, or row counts that
     ///   differ.
     init(keysFile: String, selection: ColumnSelection, hasTarget: Bool) throws {
+        try Self.requireOptions(keysFile: keysFile, selection: selection, hasTarget: hasTarget)
+        keys = try NPYFile.read(keysFile).matrix(file: keysFile)
+        guard keys.rows > 0 else { throw CommandLineError.file(keysFile, "has no rows: training needs at least one") }
+        guard keys.columns > 0 else { throw CommandLineError.file(keysFile, "has shape (\(keys.rows), 0): no feature columns") }
+        self.keysFile = keysFile
+        valuesFile = hasTarget ? selection.values : nil
+        if let valuesFile {
+            let values = try NPYFile.read(valuesFile)
+            try Self.requireValues(values.shape, of: valuesFile, rows: keys.rows, keysFile: keysFile)
+            self.values = values
+        } else {
+            values = nil
+        }
+    }
+
+    /// A shard of the rows (under mpirun), read and checked by the caller.
+    init(keysFile: String, keys: Matrix, values: NPYArray?, valuesFile: String?) {
+        (self.keysFile, self.keys, self.values, self.valuesFile) = (keysFile, keys, values, valuesFile)
+    }
+
+    /// The option errors of a .npy TRAIN (before any file is read).
+    static func requireOptions(keysFile: String, selection: ColumnSelection, hasTarget: Bool) throws {
         let csvOnly: [(Bool, String)] = [
             (selection.target != nil, "--target"), (selection.features != nil, "--features"),
             (selection.sampleWeight != nil, "--sample-weight"), (!selection.categorical.isEmpty, "--categorical"),
@@ -37,25 +59,18 @@ struct ArrayTrainingData {
         if !hasTarget, selection.values != nil {
             throw CommandLineError.option("--values", "does not apply to a density: every column of \(keysFile) is a coordinate")
         }
-        keys = try NPYFile.read(keysFile).matrix(file: keysFile)
-        guard keys.rows > 0 else { throw CommandLineError.file(keysFile, "has no rows: training needs at least one") }
-        guard keys.columns > 0 else { throw CommandLineError.file(keysFile, "has shape (\(keys.rows), 0): no feature columns") }
-        self.keysFile = keysFile
-        valuesFile = hasTarget ? selection.values : nil
-        if let valuesFile {
-            let values = try NPYFile.read(valuesFile)
-            guard (1...2).contains(values.shape.count) else {
-                throw CommandLineError.file(valuesFile, "should have shape (n,) or (n, p), but has shape \(NPYFile.tupleText(values.shape))")
-            }
-            guard values.shape[0] == keys.rows else {
-                throw CommandLineError.file(valuesFile, "has \(values.shape[0]) row\(values.shape[0] == 1 ? "" : "s"), but \(keysFile) has \(keys.rows): one value per key")
-            }
-            guard values.shape.count == 1 || values.shape[1] > 0 else {
-                throw CommandLineError.file(valuesFile, "has shape \(NPYFile.tupleText(values.shape)): no value columns")
-            }
-            self.values = values
-        } else {
-            values = nil
+    }
+
+    /// The checks of the values' shape against the keys' row count.
+    static func requireValues(_ shape: [Int], of valuesFile: String, rows: Int, keysFile: String) throws {
+        guard (1...2).contains(shape.count) else {
+            throw CommandLineError.file(valuesFile, "should have shape (n,) or (n, p), but has shape \(NPYFile.tupleText(shape))")
+        }
+        guard shape[0] == rows else {
+            throw CommandLineError.file(valuesFile, "has \(shape[0]) row\(shape[0] == 1 ? "" : "s"), but \(keysFile) has \(rows): one value per key")
+        }
+        guard shape.count == 1 || shape[1] > 0 else {
+            throw CommandLineError.file(valuesFile, "has shape \(NPYFile.tupleText(shape)): no value columns")
         }
     }
 

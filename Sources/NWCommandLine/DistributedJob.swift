@@ -41,9 +41,7 @@ enum DistributedJob {
     /// This rank's TRAIN: its shard's rows as a ``TrainingData``, and the global row count.
     static func training(_ path: String, selection: ColumnSelection, hasTarget: Bool, cluster: Cluster)
         throws -> (data: TrainingData, totalRows: Int) {
-        guard !NPYFile.isNPY(path) else {
-            throw CommandLineError.option("--train", "a .npy TRAIN is not supported under mpirun yet: give it as CSV")
-        }
+        if NPYFile.isNPY(path) { return try arrayTraining(path, selection: selection, hasTarget: hasTarget, cluster: cluster) }
         let shard = try ShardReader.csv(path, delimiter: selection.format.delimiter(for: path), cluster: cluster)
         guard shard.totalRows > 0 else {
             throw CommandLineError.line(path, 2, "no data rows after the header: training needs at least one row")
@@ -52,6 +50,26 @@ enum DistributedJob {
             try TrainingData(table: shard.table, selection: selection, hasTarget: hasTarget, allowsEmpty: true)
         }
         return (data, shard.totalRows)
+    }
+
+    /// A .npy TRAIN's shard: rows n·r/P ..< n·(r + 1)/P of K.npy and V.npy, read by byte ranges.
+    static func arrayTraining(_ path: String, selection: ColumnSelection, hasTarget: Bool, cluster: Cluster)
+        throws -> (data: TrainingData, totalRows: Int) {
+        try ArrayTrainingData.requireOptions(keysFile: path, selection: selection, hasTarget: hasTarget)
+        let keys = try cluster.agree { try ShardReader.npyRows(path, rank: cluster.rank, size: cluster.size) }
+        let n = keys.wholeShape[0]
+        guard n > 0 else { throw CommandLineError.file(path, "has no rows: training needs at least one") }
+        let matrix = try keys.array.matrix(file: path)
+        guard matrix.columns > 0 else { throw CommandLineError.file(path, "has shape (\(n), 0): no feature columns") }
+        var values: NPYArray?
+        let valuesFile = hasTarget ? selection.values : nil
+        if let valuesFile {
+            let shard = try cluster.agree { try ShardReader.npyRows(valuesFile, rank: cluster.rank, size: cluster.size) }
+            try ArrayTrainingData.requireValues(shard.wholeShape, of: valuesFile, rows: n, keysFile: path)
+            values = shard.array
+        }
+        let arrays = ArrayTrainingData(keysFile: path, keys: matrix, values: values, valuesFile: valuesFile)
+        return (try TrainingData(arrays: arrays, hasTarget: hasTarget, normalize: selection.normalize), n)
     }
 
     /// Sample weights with the zero check made over every rank.
@@ -147,7 +165,6 @@ enum DistributedJob {
             (options.adaptive, "--adaptive"), (options.columns.hasDiscrete, options.columns.categorical.isEmpty ? "--ordered" : "--categorical"),
             (options.columns.format.missing == .drop, "--missing drop"), (options.precision == .single, "--precision single"),
             (options.kernel.isCompact && options.empty == .nearest, "--empty nearest"),
-            (NPYFile.isNPY(options.query), "--query (.npy)"),
         ])
         let output = try cluster.agree {
             try cluster.rank == 0 ? options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) } : nil
@@ -302,7 +319,7 @@ enum DistributedJob {
         try options.validate()
         try requireSupported([
             (options.columns.hasDiscrete, options.columns.categorical.isEmpty ? "--ordered" : "--categorical"),
-            (options.columns.format.missing == .drop, "--missing drop"), (NPYFile.isNPY(options.query), "--query (.npy)"),
+            (options.columns.format.missing == .drop, "--missing drop"),
         ])
         let output = try cluster.agree {
             try cluster.rank == 0 ? options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) } : nil

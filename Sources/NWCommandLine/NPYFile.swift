@@ -88,6 +88,28 @@ enum NPYFile {
     ///   invalid Unicode scalar).
     /// - Complexity: O(bytes.count), one pass over the data, no allocation per number.
     static func parse(_ bytes: [UInt8], file: String) throws -> NPYArray {
+        let layout = try self.layout(bytes, file: file, fileSize: bytes.count)
+        let elements = try bytes.withUnsafeBytes { whole in
+            try decode(UnsafeRawBufferPointer(rebasing: whole[layout.dataStart...]), dtype: layout.dtype, count: layout.count,
+                       shape: layout.header.shape, fortranOrder: layout.header.fortranOrder, file: file)
+        }
+        return NPYArray(shape: layout.header.shape, elements: elements)
+    }
+
+    /// Where a .npy file's array lies and what it holds.
+    struct Layout {
+        let header: Header
+        let dtype: DType
+        /// The data's first byte, and the element count.
+        let dataStart: Int
+        let count: Int
+    }
+
+    /// The header of a .npy file of `fileSize` bytes, from its first bytes (at least up to the
+    /// end of the header, or the whole file), with the data size checked against the file's.
+    ///
+    /// - Throws: as ``parse(_:file:)``, for everything but the elements.
+    static func layout(_ bytes: [UInt8], file: String, fileSize: Int) throws -> Layout {
         func fail(_ message: String) -> CommandLineError { CommandLineError.file(file, message) }
 
         guard bytes.count >= magic.count else {
@@ -108,10 +130,11 @@ enum NPYFile {
         }
         var headerLength = 0
         for b in 0..<lengthSize { headerLength |= Int(bytes[8 + b]) << (8 * b) }
-        guard headerLength <= bytes.count - headerStart else {
+        guard headerLength <= fileSize - headerStart else {
             throw fail("has a header length of \(headerLength) bytes, which runs past the end of the file "
-                + "(\(bytes.count) bytes)")
+                + "(\(fileSize) bytes)")
         }
+        precondition(bytes.count >= headerStart + headerLength, "the header should be read whole")
         let dataStart = headerStart + headerLength
         var parser = HeaderParser(text: Array(bytes[headerStart..<dataStart]), file: file)
         let header = try parser.parse()
@@ -129,7 +152,7 @@ enum NPYFile {
         guard !overflow else {
             throw fail("has shape \(tupleText(header.shape)), whose byte count overflows")
         }
-        let actual = bytes.count - dataStart
+        let actual = fileSize - dataStart
         guard actual == expected else {
             let why = actual < expected
                 ? "the file is truncated" : "\(actual - expected) byte\(actual - expected == 1 ? "" : "s") follow the array"
@@ -137,12 +160,7 @@ enum NPYFile {
                 + "\(dtype.itemSize) byte\(dtype.itemSize == 1 ? "" : "s") for shape \(tupleText(header.shape))), "
                 + "but are \(actual): \(why)")
         }
-
-        let elements = try bytes.withUnsafeBytes { whole in
-            try decode(UnsafeRawBufferPointer(rebasing: whole[dataStart...]), dtype: dtype, count: count,
-                       shape: header.shape, fortranOrder: header.fortranOrder, file: file)
-        }
-        return NPYArray(shape: header.shape, elements: elements)
+        return Layout(header: header, dtype: dtype, dataStart: dataStart, count: count)
     }
 
     /// A version 1.0 .npy file of an m × p float64 matrix ('<f8', C order, shape (m, p)); header
@@ -470,10 +488,14 @@ enum NPYFile {
     ///
     /// - Throws: ``CommandLineError`` for the first bad element in C order.
     /// - Complexity: O(count).
+    /// - Parameters:
+    ///   - firstRow: the rows of the whole array before these (a shard's), for error positions.
+    ///   - wholeShape: the whole array's shape, for error positions (nil: `shape`).
     static func decode(_ data: UnsafeRawBufferPointer, dtype: DType, count: Int, shape: [Int], fortranOrder: Bool,
-                       file: String) throws -> NPYArray.Elements {
+                       file: String, firstRow: Int = 0, wholeShape: [Int]? = nil) throws -> NPYArray.Elements {
+        let rowWidth = shape.dropFirst().reduce(1, *)
         func bad(_ k: Int, _ problem: String) -> CommandLineError {
-            CommandLineError.file(file, "\(position(k, shape: shape)) \(problem)")
+            CommandLineError.file(file, "\(position(k + firstRow * rowWidth, shape: wholeShape ?? shape)) \(problem)")
         }
         // The loops load each element unaligned (a .npy header need not align the data) and
         // write the output in order; no allocation per element.

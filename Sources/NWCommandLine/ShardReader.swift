@@ -177,6 +177,46 @@ enum ShardReader {
     }
 }
 
+extension ShardReader {
+    /// Rows lo..<hi (of n, by rank) of a .npy array of shape (n,) or (n, k), read by byte ranges
+    /// (C order: one range; Fortran order: one per column), decoded as the whole file would be,
+    /// errors naming the element's position in the whole array.
+    ///
+    /// - Returns: the shard's array (shape (hi − lo,) or (hi − lo, k)) and the whole shape.
+    static func npyRows(_ path: String, rank: Int, size: Int) throws -> (array: NPYArray, wholeShape: [Int]) {
+        let file = try RangeFile(path)
+        defer { file.close() }
+        // The header: its length is in bytes 8..<12 at most.
+        let start = try file.read(0, min(file.size, 12))
+        var prefix = start
+        if start.count >= 10, start.starts(with: NPYFile.magic) {
+            let lengthSize = start[6] == 1 ? 2 : 4
+            var length = 0
+            for b in 0..<lengthSize where 8 + b < start.count { length |= Int(start[8 + b]) << (8 * b) }
+            prefix = try file.read(0, min(file.size, 8 + lengthSize + length))
+        }
+        let layout = try NPYFile.layout(prefix, file: path, fileSize: file.size)
+        let shape = layout.header.shape
+        guard (1...2).contains(shape.count) else {
+            throw CommandLineError.file(path, "should have shape (n,) or (n, d), but has shape \(NPYFile.tupleText(shape))")
+        }
+        let n = shape[0], width = shape.count == 2 ? shape[1] : 1, item = layout.dtype.itemSize
+        let lo = n * rank / size, hi = n * (rank + 1) / size, rows = hi - lo
+        var data: [UInt8] = []
+        if layout.header.fortranOrder && shape.count == 2 {
+            for j in 0..<width { data += try file.read(layout.dataStart + (j * n + lo) * item, rows * item) }
+        } else {
+            data = try file.read(layout.dataStart + lo * width * item, rows * width * item)
+        }
+        let local = shape.count == 2 ? [rows, width] : [rows]
+        let elements = try data.withUnsafeBytes {
+            try NPYFile.decode($0, dtype: layout.dtype, count: rows * width, shape: local, fortranOrder: layout.header.fortranOrder,
+                               file: path, firstRow: lo, wholeShape: shape)
+        }
+        return (NPYArray(shape: local, elements: elements), shape)
+    }
+}
+
 /// A file read by byte ranges (pread), so that a rank holds only what it needs.
 final class RangeFile {
     let path: String

@@ -123,7 +123,7 @@ struct TrainingData {
     }
 
     /// TRAIN from .npy arrays: continuous features named x1 … xd, the target y.
-    private init(arrays: ArrayTrainingData, hasTarget: Bool, normalize: Bool) throws {
+    init(arrays: ArrayTrainingData, hasTarget: Bool, normalize: Bool) throws {
         let d = arrays.keys.columns
         let names = ArrayTrainingData.featureNames(d) + (hasTarget ? ["y"] : [])
         table = try CSVTable(bytes: Array((names.joined(separator: ",") + "\n").utf8), file: arrays.keysFile)

@@ -155,6 +155,45 @@ struct MessagePassingCommandTests {
                          tolerance: tolerance == 1e-11 ? 1e-11 : 1e-3)
     }
 
+    @Test(".npy TRAIN by row ranges (C and Fortran order), labels, and a bad element's position")
+    func arrays() throws {
+        let scratch = try Scratch()
+        var rng = SplitMix64(seed: 21)
+        let n = 101, d = 6
+        let keys = Matrix(rows: n, columns: d, elements: (0..<n * d).map { _ in Double(Int(rng.next() % 2001) - 1000) / 500 })
+        try Data(NPYFile.encode(keys)).write(to: URL(fileURLWithPath: scratch.path("K.npy")))
+        // The same keys in Fortran order: column after column.
+        let columns = (0..<d).flatMap { j in (0..<n).map { keys[$0, j] } }
+        try Data(npyBytes(header: "{'descr': '<f8', 'fortran_order': True, 'shape': (\(n), \(d)), }", payload: float64Payload(columns)))
+            .write(to: URL(fileURLWithPath: scratch.path("F.npy")))
+        try Data(npyBytes(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (\(n),), }",
+                          payload: float64Payload((0..<n).map { i in sin(keys[i, 0]) + keys[i, 1] })))
+            .write(to: URL(fileURLWithPath: scratch.path("V.npy")))
+        try Data(npyBytes(header: "{'descr': '<i8', 'fortran_order': False, 'shape': (\(n),), }",
+                          payload: littleEndian((0..<n).map { Int64(keys[$0, 2] > 0 ? 1 : 0) + Int64(keys[$0, 3] > 0 ? 1 : 0) })))
+            .write(to: URL(fileURLWithPath: scratch.path("L.npy")))
+        try Data(NPYFile.encode(Matrix(rows: 9, columns: d, elements: (0..<9 * d).map { _ in Double(rng.next() % 1000) / 400 - 1 })))
+            .write(to: URL(fileURLWithPath: scratch.path("Q.npy")))
+        for (train, extra) in [("K.npy", ["--values", "V.npy"]), ("F.npy", ["--values", "V.npy", "--bandwidth", "cv"]),
+                               ("K.npy", ["--values", "L.npy", "--classify"])] {
+            var arguments = ["predict", "--train", train, "--query", "Q.npy", "--kernel", "dot", "--normalize"] + extra
+            if !extra.contains("cv") { arguments += ["--bandwidth", "0.4"] }
+            let one = try NW.run(arguments, in: scratch.url), many = try MPIRun.run(ranks: 3, arguments, in: scratch.url)
+            #expect(one.status == 0 && many.status == 0, "\(one.stderr) \(many.stderr)")
+            #expect(many.stdout.split(separator: "\n").first == one.stdout.split(separator: "\n").first)
+            let skip = extra.contains("--classify") ? 1 : 0
+            Self.expectClose(Self.numbers(many.stdout, skipping: skip), Self.numbers(one.stdout, skipping: skip), "\(train) \(extra)",
+                             tolerance: extra.contains("cv") ? 1e-9 : 1e-13)
+        }
+        var bad = keys
+        bad[96, 3] = .nan
+        try Data(NPYFile.encode(bad)).write(to: URL(fileURLWithPath: scratch.path("B.npy")))
+        let arguments = ["predict", "--train", "B.npy", "--values", "V.npy", "--query", "Q.npy", "--kernel", "dot", "--bandwidth", "1"]
+        let one = try NW.run(arguments, in: scratch.url), many = try MPIRun.run(ranks: 4, arguments, in: scratch.url)
+        #expect(one.stderrLines == ["nw: B.npy: element \(96 * d + 3) (row 97, column 4) should be a finite number, but is nan"])
+        #expect(many.status == one.status && many.stderrLines.filter { $0.hasPrefix("nw:") } == one.stderrLines, "\(many.stderr)")
+    }
+
     @Test("a shard boundary inside a quoted field spanning lines; CRLF; more ranks than rows")
     func quotedFieldsAndEmptyShards() throws {
         let scratch = try Scratch()
