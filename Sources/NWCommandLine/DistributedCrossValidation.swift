@@ -100,3 +100,66 @@ enum DistributedCrossValidation {
         return Array(repeating: (rms > 0 && rms.isFinite ? rms : 1) * Double(d).squareRoot().squareRoot(), count: d)
     }
 }
+
+extension DistributedCrossValidation {
+    /// The classifier's and the density's leave-one-out criteria.
+    enum PoolingCriterion {
+        /// −Σ sᵢ ln max(p̂₋ᵢ(yᵢ), 2⁻⁵²) / N, class yᵢ = `classes[i]` (a column of the one-hot values).
+        case crossEntropy(classes: [Int])
+        /// −Σ sᵢ ln f̂₋ᵢ(xᵢ) / N; `logNormalization(h)` = ln c_d − Σ ln hⱼ.
+        case likelihood(logNormalization: ([Double]) -> Double)
+    }
+
+    /// The classifier's (`values` one-hot) or the density's (`values` without columns) widths by
+    /// leave-one-out over every rank's rows, with the search one process runs
+    /// (`CrossValidation.searchWidths`).
+    static func selectPooling(_ cv: CrossValidation, keys: Matrix, values: Matrix, weights: [Double]?,
+                              criterion: PoolingCriterion, cluster: Cluster) throws -> (bandwidths: [Double], score: Double) {
+        let d = keys.columns, p = values.columns
+        let rows = (0..<keys.rows).filter { (weights?[$0] ?? 1) > 0 }
+        let x = Matrix(rows: rows.count, columns: d, elements: rows.flatMap { i in (0..<d).map { keys[i, $0] } })
+        let v = Matrix(rows: rows.count, columns: p, elements: rows.flatMap { i in (0..<p).map { values[i, $0] } })
+        let s = weights.map { w in rows.map { w[$0] } }
+        let count = Int(cluster.allSum([Int64(rows.count)])[0])
+        guard count >= 2 else { throw NadarayaWatsonError.notEnoughData(needed: 2, actual: count, reason: "cross-validation") }
+        let total = cluster.allSum([s?.reduce(0, +) ?? Double(rows.count)])[0]
+        let base = cv.kernel == .dot ? dotStart(x, s, cluster: cluster)
+            : try DistributedStatistics.rule(.scott, keys: x, weights: s, cluster: cluster)
+        let classes: [Int]? = if case let .crossEntropy(all) = criterion { rows.map { all[$0] } } else { nil }
+        let floor = 0x1p-52
+
+        func score(_ h: [Double]) -> Double {
+            let width = 2 + p
+            var sum = 0.0
+            let logNormalization: Double
+            if case let .likelihood(normalization) = criterion { logNormalization = normalization(h) } else { logNormalization = 0 }
+            for owner in 0..<cluster.size {
+                let points = cluster.broadcast(x.elements, root: owner)
+                guard !points.isEmpty else { continue }
+                let queries = Matrix(rows: points.count / d, columns: d, elements: points)
+                let mine: [MomentState]? = cluster.rank == owner
+                    ? cv.shardPoolingStates(keys: x, values: v, sampleWeights: s, bandwidths: h, queries: nil)
+                    : x.rows > 0 ? cv.shardPoolingStates(keys: x, values: v, sampleWeights: s, bandwidths: h, queries: queries) : nil
+                let merged = cluster.reduceStates(DistributedJob.records(mine, count: queries.rows, width: width), width: width, root: owner)
+                guard cluster.rank == owner else { continue }
+                for i in 0..<x.rows {
+                    let shift = merged[i * width], S = merged[i * width + 1], weight = s?[i] ?? 1
+                    if let classes {
+                        let probability = shift > -.infinity && S > 0 ? merged[i * width + 2 + classes[i]] / S : .nan
+                        sum -= weight * Double.log(probability.isNaN ? floor : max(probability, floor))
+                    } else {
+                        let others = total - weight
+                        let logDensity = shift > -.infinity && others > 0
+                            ? shift + Double.log(S) + logNormalization - Double.log(others) : -.infinity
+                        sum -= weight * logDensity
+                    }
+                }
+            }
+            let all = cluster.broadcast(cluster.allSum([sum]), root: 0)[0]
+            return all.isNaN ? .infinity : all / total
+        }
+
+        let progress = cluster.rank == 0 ? SelectionReport.progress : nil
+        return try CrossValidation.searchWidths(kernel: cv.kernel, start: base, score: score) { progress?($0, $1) }
+    }
+}

@@ -92,7 +92,8 @@ enum DistributedJob {
 
     /// The widths: given, or a rule from global statistics.
     static func widths(_ argument: BandwidthArgument, keys: Matrix, weights: [Double]?, training: TrainingData,
-                       cluster: Cluster, crossValidation: (() throws -> (bandwidths: [Double], score: Double))? = nil) throws -> [Double] {
+                       cluster: Cluster, criterion: String = "least-squares",
+                       crossValidation: (() throws -> (bandwidths: [Double], score: Double))? = nil) throws -> [Double] {
         switch argument {
         case let .widths(list):
             let d = keys.columns
@@ -103,11 +104,9 @@ enum DistributedJob {
                 try DistributedStatistics.rule(rule, keys: keys, weights: weights, cluster: cluster)
             }
         case .method(.cv):
-            guard let crossValidation else {
-                throw CommandLineError.option("--bandwidth", "cv for a classifier or a density is not supported under mpirun yet: select the widths as one process (nw bandwidth --method cv) and give them")
-            }
+            guard let crossValidation else { preconditionFailure("every job passes its cross-validation") }
             let selected = try LibraryErrors.translate(training: training) { try crossValidation() }
-            if cluster.rank == 0 { SelectionReport.finish(score: selected.score, bandwidths: selected.bandwidths) }
+            if cluster.rank == 0 { SelectionReport.finish(score: selected.score, bandwidths: selected.bandwidths, criterion: criterion) }
             return selected.bandwidths
         }
     }
@@ -181,18 +180,13 @@ enum DistributedJob {
 
         if options.classify {
             let labels = try cluster.agree { try training.labels() }
-            let h = try widths(options.bandwidth, keys: keys, weights: weights, training: training, cluster: cluster)
-            let distinct = Array(Set(labels))
-            guard !distinct.contains(where: { $0.utf8.contains(0) }) else {
-                throw CommandLineError.file(training.file, "holds a class label with a NUL byte, which mpirun's exchange cannot carry")
+            let (classes, indices, oneHot) = try globalClasses(labels, file: training.file, cluster: cluster)
+            let h = try widths(options.bandwidth, keys: keys, weights: weights, training: training, cluster: cluster,
+                               criterion: "cross-entropy") {
+                try DistributedCrossValidation.selectPooling(
+                    CrossValidation(kernel: options.kernel, form: options.form, threads: options.threads),
+                    keys: keys, values: oneHot, weights: weights, criterion: .crossEntropy(classes: indices), cluster: cluster)
             }
-            let everyLabel = cluster.allGather(distinct.joined(separator: "\u{0}")).flatMap {
-                $0.isEmpty ? [] : $0.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
-            }
-            let classes = ClassLabels(everyLabel).classes
-            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { (Array($1.utf8), $0) })
-            var oneHot = Matrix(rows: keys.rows, columns: classes.count, repeating: 0)
-            for (i, label) in labels.enumerated() { oneHot[i, index[Array(label.utf8)]!] = 1 }
             let fitted = try cluster.agree {
                 try mine ? LibraryErrors.translate(training: training, query: query) {
                     try NadarayaWatsonRegressor(kernel: options.kernel, form: options.form, bandwidth: .widths(h),
@@ -288,6 +282,25 @@ enum DistributedJob {
         }
     }
 
+    /// The classes over every rank (in `ClassLabels` order), each local label's class index, and
+    /// the one-hot values.
+    static func globalClasses(_ labels: [String], file: String, cluster: Cluster) throws
+        -> (classes: [String], indices: [Int], oneHot: Matrix) {
+        let distinct = Array(Set(labels))
+        guard !distinct.contains(where: { $0.utf8.contains(0) }) else {
+            throw CommandLineError.file(file, "holds a class label with a NUL byte, which mpirun's exchange cannot carry")
+        }
+        let everyLabel = cluster.allGather(distinct.joined(separator: "\u{0}")).flatMap {
+            $0.isEmpty ? [] : $0.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+        }
+        let classes = ClassLabels(everyLabel).classes
+        let position = Dictionary(uniqueKeysWithValues: classes.enumerated().map { (Array($1.utf8), $0) })
+        let indices = labels.map { position[Array($0.utf8)]! }
+        var oneHot = Matrix(rows: labels.count, columns: classes.count, repeating: 0)
+        for (i, c) in indices.enumerated() { oneHot[i, c] = 1 }
+        return (classes, indices, oneHot)
+    }
+
     /// The weighted mean of each column over every rank.
     static func globalMean(_ values: Matrix, weights: [Double]?, cluster: Cluster) throws -> [Double] {
         var sums = [Double](repeating: 0, count: values.columns + 1)
@@ -331,7 +344,10 @@ enum DistributedJob {
             try QueryData(path: options.query, features: training.featureNames, trainFile: options.train, format: options.columns.format)
         }
         let points = try cluster.agree { try query.queries(training) }
-        let h = try widths(options.bandwidth, keys: samples, weights: weights, training: training, cluster: cluster)
+        let h = try widths(options.bandwidth, keys: samples, weights: weights, training: training, cluster: cluster,
+                           criterion: "negative log-likelihood per point") {
+            try densitySelection(options.kernel, options.form, samples, weights, threads: options.threads, cluster: cluster)
+        }
         let mine = hasKeys(samples, weights)
         // p̂ = Σᵣ (Wᵣ/W)·p̂ᵣ: each rank's log p̂ᵣ + log Wᵣ is a one-moment state [shift, 1].
         let shardWeight = weights?.reduce(0, +) ?? Double(samples.rows)
@@ -362,11 +378,29 @@ enum DistributedJob {
         try result.write(beside: query, to: output)
     }
 
+    /// The density's widths by the leave-one-out likelihood over every rank.
+    static func densitySelection(_ kernel: Kernel, _ form: KernelForm, _ samples: Matrix, _ weights: [Double]?, threads: Int?,
+                                 cluster: Cluster) throws -> (bandwidths: [Double], score: Double) {
+        guard let c = kernel.normalizingConstant(dimension: samples.columns, form: form) else {
+            // The estimator's own message, as one process reports it.
+            do {
+                _ = try ParzenDensity(kernel: kernel, form: form, bandwidth: .widths([1]))
+                    .fit(samples: Matrix(rows: 1, columns: samples.columns, repeating: 0))
+            } catch let NadarayaWatsonError.invalidArgument(message) {
+                throw CommandLineError.option("--kernel", message)
+            }
+            throw CommandLineError.option("--kernel", "the \(kernel.rawValue) kernel has no density")
+        }
+        return try DistributedCrossValidation.selectPooling(
+            CrossValidation(kernel: kernel, form: form, threads: threads), keys: samples,
+            values: Matrix(rows: samples.rows, columns: 0), weights: weights,
+            criterion: .likelihood { h in Double.log(c) - h.reduce(0) { $0 + Double.log($1) } }, cluster: cluster)
+    }
+
     // MARK: - nw bandwidth
 
     static func bandwidth(_ options: BandwidthOptions, cluster: Cluster) throws {
         try requireSupported([
-            (options.method == .cv && (options.classify || options.density), "--method cv with --classify or --density"),
             (options.columns.hasDiscrete, "--categorical/--ordered"),
             (options.method == .cv && options.kernel.isCompact && options.empty == .nearest, "--empty nearest"),
             (options.columns.format.missing == .drop, "--missing drop"),
@@ -374,7 +408,19 @@ enum DistributedJob {
         let (training, _) = try self.training(options.train, selection: options.columns, hasTarget: !options.density, cluster: cluster)
         let keys = try cluster.agree { try training.keys() }
         let weights = try sampleWeights(training, cluster: cluster)
-        let h = try widths(.method(options.method), keys: keys, weights: weights, training: training, cluster: cluster) {
+        let criterion = options.classify ? "cross-entropy" : options.density ? "negative log-likelihood per point" : "least-squares"
+        let h = try widths(.method(options.method), keys: keys, weights: weights, training: training, cluster: cluster,
+                           criterion: criterion) {
+            if options.density {
+                return try densitySelection(options.kernel, options.form, keys, weights, threads: options.threads, cluster: cluster)
+            }
+            if options.classify {
+                let labels = try cluster.agree { try training.labels() }
+                let (_, indices, oneHot) = try globalClasses(labels, file: training.file, cluster: cluster)
+                return try DistributedCrossValidation.selectPooling(
+                    CrossValidation(kernel: options.kernel, form: options.form, threads: options.threads),
+                    keys: keys, values: oneHot, weights: weights, criterion: .crossEntropy(classes: indices), cluster: cluster)
+            }
             let targets = try cluster.agree { try training.targetValues() }
             return try DistributedCrossValidation.select(
                 CrossValidation(kernel: options.kernel, form: options.form, emptyPolicy: options.empty, degree: options.degree,

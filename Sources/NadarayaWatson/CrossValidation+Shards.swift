@@ -43,3 +43,39 @@ extension CrossValidation {
         return (f, (0..<d).map { k in (sums[T + 1 + k] - f * sums[1 + k]) / sums[0] })
     }
 }
+
+extension CrossValidation {
+    /// Attention pooling's leave-one-out states over one shard, for the classifier's and the
+    /// density's criteria: the sums [S, T₁ … T_p] of `values` (one-hot classes; no columns for a
+    /// density), the shard's points leaving their own rows out (`queries` nil) or another
+    /// shard's points (`queries`). The merged state of point i gives p̂₋ᵢ(c) = T_c/S, and
+    /// ln f̂₋ᵢ = a* + ln S + ln c_d − Σ ln hⱼ − ln(N − sᵢ) for a density.
+    ///
+    /// - Complexity: O(m·n·(d + p)) on all cores.
+    public func shardPoolingStates(keys: Matrix, values: Matrix, sampleWeights: [Double]?, bandwidths: [Double],
+                                   queries: Matrix?) -> [MomentState] {
+        let problem = AttentionProblem(kernel: kernel, form: form, keys: keys, bandwidths: bandwidths,
+                                       values: .dense(values.columns > 0 ? values : Matrix(rows: keys.rows, columns: 1)))
+        let set = MomentSet(dimension: keys.columns, degree: 0, responseWidth: values.columns)
+        let moments = MomentProblem(attention: problem, logWeights: sampleWeights?.map { Double.log($0) }, moments: set,
+                                    leaveOneOut: queries == nil)
+        let states = MomentEngine.states(moments, queries: queries ?? keys, threads: threads ?? Parallel.defaultThreads)
+        return (0..<(queries ?? keys).rows).map { i in
+            MomentState(shift: states.shifts[i], sums: Array(states.sums[(i * states.count)..<((i + 1) * states.count)]))
+        }
+    }
+
+    /// The classifier's and the density's search (leave-one-out cross-entropy or likelihood, as
+    /// `bandwidth: .crossValidation` runs it for continuous features) over any score of the
+    /// widths: a scan of the common factor on `start`, Brent in every local minimum's bracket,
+    /// then sweeps over each width to 10⁻⁴ in log h.
+    ///
+    /// - Throws: ``NadarayaWatsonError/invalidArgument(_:)`` when no width gives a finite score.
+    public static func searchWidths(kernel: Kernel, start: [Double], score: ([Double]) -> Double,
+                                    progress: (_ evaluations: Int, _ best: Double) -> Void = { _, _ in })
+        throws -> (bandwidths: [Double], score: Double) {
+        let found = try MixedCrossValidation.search(kernel: kernel, start: start, upper: [], score: { h, _ in score(h) },
+                                                    progress: progress)
+        return (found.widths, found.score)
+    }
+}

@@ -70,26 +70,33 @@ enum MixedCrossValidation {
     static func select(_ model: MixedModel, start: [Double], _ criterion: Criterion,
                        progress: (_ evaluations: Int, _ best: Double) -> Void) throws
         -> (widths: [Double], lambdas: [Double], score: Double) {
-        var model = model
         let upper = model.problem.kernels(model.lambdas).map(\.upperBound)
-        model.widths = start
-        model.lambdas = upper.map { $0 / 2 }
-        var evaluations = 0, bestSeen = Double.infinity
-        func cv(_ h: [Double], _ lambdas: [Double]) -> Double {
+        return try search(kernel: model.problem.kernel, start: start, upper: upper, score: { h, lambdas in
             var candidate = model
             candidate.widths = h
             candidate.lambdas = lambdas
-            let value = score(candidate, criterion)
+            return score(candidate, criterion)
+        }, progress: progress)
+    }
+
+    /// ``select(_:start:_:progress:)``'s search over any score of (h, λ): λ starts at half of
+    /// its range [0, upper].
+    static func search(kernel: Kernel, start: [Double], upper: [Double], score: ([Double], [Double]) -> Double,
+                       progress: (_ evaluations: Int, _ best: Double) -> Void) throws
+        -> (widths: [Double], lambdas: [Double], score: Double) {
+        var evaluations = 0, bestSeen = Double.infinity
+        func cv(_ h: [Double], _ lambdas: [Double]) -> Double {
+            let value = score(h, lambdas)
             evaluations += 1
             bestSeen = Swift.min(bestSeen, value)
             progress(evaluations, bestSeen)
             return value
         }
-        var h = start, lambdas = model.lambdas
+        var h = start, lambdas = upper.map { $0 / 2 }
         var best = Double.infinity
         let dc = start.count
         if dc > 0 {
-            let points = model.problem.kernel.isCompact ? 64 : 24, ln10 = 2.302585092994046
+            let points = kernel.isCompact ? 64 : 24, ln10 = 2.302585092994046
             let logFactors = (0..<points).map { -3 * ln10 + 5 * ln10 * Double($0) / Double(points - 1) }
             let common = { (x: Double) in cv(start.map { $0 * Double.exp(x) }, lambdas) }
             if let found = CrossValidation.refineLocalMinima(logFactors, logFactors.map(common), common), found.value.isFinite {
@@ -104,7 +111,7 @@ enum MixedCrossValidation {
         for sweep in 0..<3 {
             let before = best
             // The dot kernel's one temperature is the common factor: no per-feature widths.
-            for k in 0..<dc where model.problem.kernel != .dot {
+            for k in 0..<dc where kernel != .dot {
                 let logCurrent = Double.log(h[k]), half = sweep == 0 ? 4 : 2
                 let grid = (0..<(2 * half + 1)).map { logCurrent + Double.log(sweep == 0 ? 4 : 2) * Double($0 - half) / Double(half) }
                 let along = { [h, lambdas] (x: Double) -> Double in var t = h; t[k] = Double.exp(x); return cv(t, lambdas) }
