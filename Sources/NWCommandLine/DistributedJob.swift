@@ -49,7 +49,14 @@ enum DistributedJob {
         let data = try cluster.agree {
             try TrainingData(table: shard.table, selection: selection, hasTarget: hasTarget, allowsEmpty: true)
         }
-        return (data, shard.totalRows)
+        let dropped = Int(cluster.allSum([Int64(data.droppedRows)])[0])
+        if dropped > 0 {
+            // The whole job's note (rank 0) or error (every rank), as one process gives them.
+            if dropped == shard.totalRows || cluster.rank == 0 {
+                try TrainingData.reportDropped(dropped, leaving: shard.totalRows - dropped, path: path)
+            }
+        }
+        return (data, shard.totalRows - dropped)
     }
 
     /// A .npy TRAIN's shard: rows n·r/P ..< n·(r + 1)/P of K.npy and V.npy, read by byte ranges.
@@ -162,7 +169,7 @@ enum DistributedJob {
             (options.derivatives, "--derivatives"), (options.standardErrors, "--se"), (options.interval.level != nil, "--interval"),
             (options.interval.bootstrap != nil, "--bootstrap"), (options.summary, "--summary"), (options.weights != nil, "--weights"),
             (options.adaptive, "--adaptive"), (options.columns.hasDiscrete, options.columns.categorical.isEmpty ? "--ordered" : "--categorical"),
-            (options.columns.format.missing == .drop, "--missing drop"), (options.precision == .single, "--precision single"),
+            (options.precision == .single, "--precision single"),
             (options.kernel.isCompact && options.empty == .nearest, "--empty nearest"),
         ])
         let output = try cluster.agree {
@@ -209,8 +216,8 @@ enum DistributedJob {
             })
             guard cluster.rank == 0 else { return }
             let best = mostProbable(probabilities)
-            result.add(labels: "prediction", best.map { $0.map { classes[$0] } ?? "nan" })
-            result.add(probabilities) { "p_" + classes[$0] }
+            result.add(labels: "prediction", query.expand(best.map { $0.map(Double.init) ?? .nan }).map { $0.isNaN ? "nan" : classes[Int($0)] })
+            result.add(query.expand(probabilities)) { "p_" + classes[$0] }
         } else {
             let targets = try cluster.agree { try training.targetValues() }
             let h = try widths(options.bandwidth, keys: keys, weights: weights, training: training, cluster: cluster) {
@@ -260,7 +267,7 @@ enum DistributedJob {
                 })
             }
             guard cluster.rank == 0 else { return }
-            result.add("prediction", predictions)
+            result.add("prediction", query.expand(predictions))
         }
         try result.write(beside: query, to: output)
     }
@@ -332,7 +339,6 @@ enum DistributedJob {
         try options.validate()
         try requireSupported([
             (options.columns.hasDiscrete, options.columns.categorical.isEmpty ? "--ordered" : "--categorical"),
-            (options.columns.format.missing == .drop, "--missing drop"),
         ])
         let output = try cluster.agree {
             try cluster.rank == 0 ? options.output.flatMap { $0 == FileIO.standardStreamName ? nil : try AtomicFile(path: $0) } : nil
@@ -374,7 +380,7 @@ enum DistributedJob {
         })
         guard cluster.rank == 0 else { return }
         var result = ResultTable()
-        result.add("density", density)
+        result.add("density", query.expand(density))
         try result.write(beside: query, to: output)
     }
 
@@ -403,7 +409,6 @@ enum DistributedJob {
         try requireSupported([
             (options.columns.hasDiscrete, "--categorical/--ordered"),
             (options.method == .cv && options.kernel.isCompact && options.empty == .nearest, "--empty nearest"),
-            (options.columns.format.missing == .drop, "--missing drop"),
         ])
         let (training, _) = try self.training(options.train, selection: options.columns, hasTarget: !options.density, cluster: cluster)
         let keys = try cluster.agree { try training.keys() }

@@ -220,7 +220,7 @@ public final class Cluster: @unchecked Sendable {
     private static let mergeRecords: UserFunction = { input, accumulated, length, datatype in
         guard let input, let accumulated, let length, let datatype else { return }
         var bytes: Int32 = 0
-        typeSize?(datatype.pointee, &bytes)
+        _ = typeSize?(datatype.pointee, &bytes)
         mergeRecords(input.assumingMemoryBound(to: Double.self), into: accumulated.assumingMemoryBound(to: Double.self),
                      count: Int(length.pointee), width: Int(bytes) / 8)
     }

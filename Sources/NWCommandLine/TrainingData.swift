@@ -100,6 +100,9 @@ struct TrainingData {
     let arrays: ArrayTrainingData?
     /// `--normalize`: ``keys()`` and QUERY's rows scaled to unit length.
     let normalize: Bool
+    /// Rows `--missing drop` left out (a shard under mpirun leaves the note and the all-dropped
+    /// error to the whole job).
+    var droppedRows = 0
     var featureNames: [String] { featureColumns.map { table.header[$0] } }
     var file: String { table.file }
     /// The number of training rows.
@@ -208,17 +211,14 @@ struct TrainingData {
                 kinds[position] = kind
             }
         }
-        var kept = table
+        var kept = table, droppedRows = 0
         if selection.format.missing == .drop {
             // TRAIN rows with a missing cell in a used column are left out.
             let used = features + (target >= 0 ? [target] : []) + (weightColumn.map { [$0] } ?? [])
             let complete = (0..<kept.rowCount).filter { row in !used.contains { kept.isMissing(row: row, column: $0) } }
             if complete.count < kept.rowCount {
-                let dropped = kept.rowCount - complete.count
-                guard !complete.isEmpty else {
-                    throw CommandLineError.line(path, 2, "every data row has a missing cell in a used column: --missing drop leaves none")
-                }
-                StandardError.note("\(path): left out \(dropped) row\(dropped == 1 ? "" : "s") with a missing cell (--missing drop)")
+                droppedRows = kept.rowCount - complete.count
+                if !allowsEmpty { try Self.reportDropped(droppedRows, leaving: complete.count, path: path) }
                 kept = kept.keepingRows(complete)
             }
         }
@@ -240,9 +240,18 @@ struct TrainingData {
         self.weightColumn = weightColumn
         arrays = nil
         normalize = selection.normalize
+        self.droppedRows = droppedRows
         if normalize && kinds.contains(where: \.isDiscrete) {
             throw CommandLineError.option("--normalize", "applies to continuous features only, not with --categorical or --ordered")
         }
+    }
+
+    /// `--missing drop`'s note, or its error when no row is left.
+    static func reportDropped(_ dropped: Int, leaving left: Int, path: String) throws {
+        guard left > 0 else {
+            throw CommandLineError.line(path, 2, "every data row has a missing cell in a used column: --missing drop leaves none")
+        }
+        StandardError.note("\(path): left out \(dropped) row\(dropped == 1 ? "" : "s") with a missing cell (--missing drop)")
     }
 
     /// Whether some feature is categorical or ordered.

@@ -177,7 +177,6 @@ public struct CrossValidation: Sendable {
         throws -> (bandwidths: [Double], score: Double) {
         let kept = try SampleWeights(sampleWeights, count: keys.rows)
         let weights = kept.weights, keys = kept.select(keys), targets = kept.select(targets)
-        let d = keys.columns
         let scale = Statistics.normalizingScale(targets)
         if scale != 1 {
             // The minimiser does not change when y is divided by 2ᵏ (exact); CV scales by 2²ᵏ.

@@ -190,7 +190,7 @@ enum EmbeddingEngine {
                 queries.elements.withUnsafeBufferPointer { qs in
                     let queryBase = SharedOutput(base: UnsafeMutablePointer(mutating: qs.baseAddress!))
                     Parallel.forEachBlock(count: m, blockSize: Block.queriesPerBlock, threads: threads) { range in
-                        var block = Block(layout: layout, queries: UnsafePointer(queryBase.base), range: range,
+                        let block = Block(layout: layout, queries: UnsafePointer(queryBase.base), range: range,
                                                          leaveOneOut: leaveOneOut)
                         defer { block.deallocate() }
                         block.run()

@@ -170,6 +170,22 @@ struct MessagePassingCommandTests {
         #expect(many.stderrLines.filter { $0.hasPrefix("nw: note: cv:") }.count == 1)
     }
 
+    @Test("--missing drop: rows left out over every shard, one note, QUERY rows with nan")
+    func missingDrop() throws {
+        let scratch = try Scratch()
+        var lines = Self.train.split(separator: "\n").map(String.init)
+        for row in stride(from: 3, to: lines.count, by: 17) { lines[row] = "NA," + lines[row].split(separator: ",").dropFirst().joined(separator: ",") }
+        try scratch.write("train.csv", lines.joined(separator: "\n") + "\n")
+        try scratch.write("query.csv", "id,a,b\nq1,2,3\nq2,NA,1\nq3,7,7\n")
+        let arguments = ["predict", "--train", "train.csv", "--query", "query.csv", "--kernel", "gaussian", "--bandwidth", "scott",
+                         "--missing", "drop"]
+        let one = try NW.run(arguments, in: scratch.url), many = try MPIRun.run(ranks: 3, arguments, in: scratch.url)
+        #expect(many.status == 0, "\(many.stderr)")
+        #expect(many.stderrLines == one.stderrLines, "the same single note")
+        #expect(many.stdout.contains("q2,NA,1,nan"))
+        Self.expectClose(Self.numbers(many.stdout, skipping: 3), Self.numbers(one.stdout, skipping: 3), "drop")
+    }
+
     @Test(".npy TRAIN by row ranges (C and Fortran order), labels, and a bad element's position")
     func arrays() throws {
         let scratch = try Scratch()
