@@ -124,7 +124,9 @@ public final class Cluster: @unchecked Sendable {
 
     // MARK: - Collectives
 
-    /// Σ (or max) over ranks, element-wise, on every rank.
+    /// Σ (or max) over ranks, element-wise, on every rank — bit for bit the same everywhere (rank
+    /// 0's result is broadcast: an allreduce may add in a different order on each rank, and
+    /// every rank must take the same branches after it).
     public func allSum(_ values: [Double]) -> [Double] { allreduce(values, type: double, op: sum) }
     public func allMax(_ values: [Double]) -> [Double] { allreduce(values, type: double, op: max) }
     public func allSum(_ values: [Int64]) -> [Int64] { allreduce(values, type: int64, op: sum) }
@@ -135,6 +137,7 @@ public final class Cluster: @unchecked Sendable {
         values.withUnsafeBytes { send in
             out.withUnsafeMutableBytes { _ = allreduceFunction(send.baseAddress, $0.baseAddress, Int32(values.count), type, op, world) }
         }
+        out.withUnsafeMutableBytes { _ = bcastFunction($0.baseAddress, Int32(values.count), type, 0, world) }
         return out
     }
 
